@@ -1,0 +1,272 @@
+"""Settings for the back-office, read from the environment (django-environ).
+
+Development defaults exist only when DEBUG is on; with DEBUG off (production) every secret must come
+from the environment and a missing one stops start-up with a message naming it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+# Lets generic Django classes be subscripted at runtime (ModelAdmin[AuditEvent]) for the type checker.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local `.env` (written by `make run`, never committed) feeds development; the test suite points
+# ENV_FILE at tests/test.env instead, so what a developer keeps in .env cannot change its outcome.
+# Variables already in the environment win over either file.
+_env_file = env.str("ENV_FILE", default=".env")
+if _env_file and (BASE_DIR / _env_file).is_file():
+    env.read_env(BASE_DIR / _env_file)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret(name: str, *, dev_default: str) -> str:
+    """A secret setting: a development default when DEBUG is on, required otherwise."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(
+        f"{name} is not set. It is required when DEBUG is off; set it in the environment."
+    )
+
+
+SECRET_KEY = _secret("SECRET_KEY", dev_default="development-only-secret-key-not-for-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is not set. It is required when DEBUG is off.")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "backoffice.audit",
+    "backoffice.identity",
+    "participants",
+    "funding",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backoffice.middleware.RequestContextMiddleware",
+    "backoffice.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Expiry first: a session past its limits ends, and behind SSO the next middleware signs the
+    # person in afresh with the groups the IdP holds today.
+    "backoffice.identity.middleware.SessionExpiryMiddleware",
+    "backoffice.identity.middleware.SingleSignOnMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "backoffice.navigation.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web app, the nightly commands and the webhook read while one of them writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves collected, fingerprinted files (run `collectstatic` at deploy); development
+# and the test suite serve straight from the apps' static folders.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Security: Django's deployment checklist, on whenever DEBUG is off -----------------------------
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie, but admin JS may
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The SSO proxy terminates TLS; it tells us the original scheme.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# Everything is served from our own origin: no CDN, no inline script, no eval.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+# --- Sign-in: behind the company's SSO proxy --------------------------------------------------------
+SSO_MODE = env.str("SSO_MODE", default="local" if DEBUG else "")
+if SSO_MODE not in {"assertion", "header", "local"}:
+    raise ImproperlyConfigured(
+        "SSO_MODE must be one of 'assertion', 'header' or 'local' "
+        f"(got {SSO_MODE!r}); it is required when DEBUG is off."
+    )
+if SSO_MODE == "local" and not DEBUG:
+    raise ImproperlyConfigured(
+        "SSO_MODE=local (password sign-in) is for development and the demo only; with DEBUG off "
+        "choose 'assertion' or 'header'."
+    )
+# Mode 1: a signed JWT from the proxy, verified against a public key or a JWKS file on disk.
+SSO_ASSERTION_HEADER = env.str("SSO_ASSERTION_HEADER", default="X-Auth-Request-Assertion")
+SSO_ASSERTION_PUBLIC_KEY_FILE = env.str("SSO_ASSERTION_PUBLIC_KEY_FILE", default="")
+SSO_ASSERTION_JWKS_FILE = env.str("SSO_ASSERTION_JWKS_FILE", default="")
+SSO_ASSERTION_ISSUER = env.str("SSO_ASSERTION_ISSUER", default="")
+SSO_ASSERTION_AUDIENCE = env.str("SSO_ASSERTION_AUDIENCE", default="")
+SSO_ASSERTION_ALGORITHMS = env.list("SSO_ASSERTION_ALGORITHMS", default=["RS256", "ES256"])
+SSO_ASSERTION_LEEWAY_SECONDS = env.int("SSO_ASSERTION_LEEWAY_SECONDS", default=30)
+SSO_USER_CLAIM = env.str("SSO_USER_CLAIM", default="preferred_username")
+SSO_EMAIL_CLAIM = env.str("SSO_EMAIL_CLAIM", default="email")
+SSO_GROUPS_CLAIM = env.str("SSO_GROUPS_CLAIM", default="groups")
+if SSO_MODE == "assertion":
+    for _name in ("SSO_ASSERTION_ISSUER", "SSO_ASSERTION_AUDIENCE"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} is required when SSO_MODE=assertion.")
+    if not (SSO_ASSERTION_PUBLIC_KEY_FILE or SSO_ASSERTION_JWKS_FILE):
+        raise ImproperlyConfigured(
+            "SSO_ASSERTION_PUBLIC_KEY_FILE or SSO_ASSERTION_JWKS_FILE is required when "
+            "SSO_MODE=assertion."
+        )
+# Mode 2: plain headers, honoured only from the proxy's own addresses.
+SSO_USER_HEADER = env.str("SSO_USER_HEADER", default="X-Forwarded-User")
+SSO_EMAIL_HEADER = env.str("SSO_EMAIL_HEADER", default="X-Forwarded-Email")
+SSO_GROUPS_HEADER = env.str("SSO_GROUPS_HEADER", default="X-Forwarded-Groups")
+SSO_TRUSTED_PROXIES = env.list("SSO_TRUSTED_PROXIES", default=[])
+# Where "Sign out" sends people behind SSO, so they leave the proxy's session too.
+SSO_SIGNOUT_URL = env.str("SSO_SIGNOUT_URL", default="")
+if SSO_MODE == "header" and not SSO_TRUSTED_PROXIES:
+    raise ImproperlyConfigured("SSO_TRUSTED_PROXIES (CIDRs) is required when SSO_MODE=header.")
+
+# IdP group -> back-office role. Several groups may map to one role; unmapped groups grant nothing.
+SSO_GROUP_ROLES: dict[str, str] = env.dict(
+    "SSO_GROUP_ROLES",
+    default={
+        "backoffice-compliance": "compliance",
+        "backoffice-support": "support",
+        "backoffice-treasury": "treasury",
+        "backoffice-supervisor": "supervisor",
+        "backoffice-admin": "superuser",
+    },
+)
+
+# Each role is a Django group holding these permissions ("app_label.codename"). The domain apps add
+# theirs here as they arrive; `superuser` is not a group but Django's is_superuser.
+BACKOFFICE_ROLES: dict[str, list[str]] = {
+    "compliance": ["audit.view_auditevent"],
+    "support": [],
+    "treasury": [],
+    "supervisor": ["audit.view_auditevent", "auth.view_user"],
+}
+
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
+# in order; each domain app adds its demo data here.
+BACKOFFICE_DEMO_SEEDERS: list[str] = []
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
+
+LOGIN_URL = "identity:signin"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "identity:signed-out"
+
+# Side menu: (label, url name, permission or "" for everyone signed in). Domain apps append theirs.
+BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
+    ("Home", "home", ""),
+    ("Audit", "audit:events", "audit.view_auditevent"),
+]
+
+# --- Logging: every line carries the request id; nothing logged may carry PII ----------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "backoffice.context.RequestContextLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_context"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

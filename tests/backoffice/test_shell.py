@@ -1,0 +1,66 @@
+"""The UI shell: navigation by role, security headers, htmx served from our own static files."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+
+def nav_labels(html: str) -> list[str]:
+    nav = re.search(r'<nav class="sidenav".*?</nav>', html, re.S)
+    return re.findall(r">([^<]+)</a>", nav.group(0)) if nav else []
+
+
+def test_home_says_who_is_signed_in_with_which_roles(persona):
+    response = persona("treasury").get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "treasury-persona" in html
+    assert '<span class="chip">treasury</span>' in html
+
+
+def test_navigation_follows_the_roles(persona):
+    assert nav_labels(persona("support").get("/").content.decode()) == ["Home", "Admin"]
+    assert nav_labels(persona("compliance").get("/").content.decode()) == ["Home", "Audit", "Admin"]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, db):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/signin/")
+
+
+def test_pages_carry_a_strict_content_security_policy_and_refuse_framing(persona):
+    response = persona("support").get("/")
+
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Request-ID"]
+
+
+def test_htmx_comes_from_our_static_files_with_the_csrf_token(persona):
+    html = persona("support").get("/").content.decode()
+
+    assert '<script src="/static/django_htmx/htmx-2.min.js"' in html
+    assert re.search(r'hx-headers=\'\{"X-CSRFToken": "[A-Za-z0-9]{32,}"\}\'', html)
+    assert "https://" not in html
+
+
+def test_signing_out_ends_the_session_and_is_audited(persona, audit_actions):
+    client: Client = persona("support")
+
+    response = client.post("/signout/")
+
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+    assert audit_actions()[-1] == "identity.signout"
+
+
+def test_signing_out_needs_a_post(persona):
+    assert persona("support").get("/signout/").status_code == 405
