@@ -21,16 +21,33 @@ Fees (`fees`, 5.5.6):
     worst_case_taker_fee(instrument, side, limit_price, qty=|cash_order_qty=)
 Matching (`matching`, section 8 row 12):
     RestingOrder, IncomingOrder, Fill, MatchResult, match_order(instrument, book, order),
-    validate_order, no_to_yes(side, price, price_scale), unit_cost, sorted_opposite
+    validate_order, collar_price, no_to_yes(side, price, price_scale), unit_cost, sorted_opposite
 Positions (`positions`, 5.4):
     Position, PositionChange, apply_fill(position, side, qty, price), bust_fill(position, change),
     replay_fills, change_between, fill_cash_delta(instrument, net, side, qty, price),
     open_interest_change
+Collateral (`collateral`, 5.5.5, section 8 row 13, 5.3.4):
+    open_orders_requirement(instrument, net, orders) -> reservation in dollars,
+    check_order(instrument, cash, net, open_orders, order) -> OrderCheck(collateral, fee, required,
+    cash, .affordable, .shortfall), unfunded_orders(instrument, cash, net, orders) -> ids to cancel,
+    withdrawable_cash(cash, reservations), balance_summary(cash, reservations) -> BalanceSummary
+Settlement (`settlement`, section 8 row 18):
+    settle_position(instrument, position, px) -> SettledPosition(position, change, credit),
+    settle_instrument(instrument, positions, px) -> Settlement(settled, .credits, .total_credit)
 Ids (`ids`): new_id(rng), is_exchange_id, ID_ALPHABET
 Enums (`enums`, 5.5.4): Side, OrderType, TimeInForce, OrderState, ExecutionType, OrdRejectReason
     (proto numbers; `.wire` is the JSON name, `from_wire` parses), Liquidity (MAKER/TAKER)
 """
 
+from sandbox.engine.collateral import (
+    BalanceSummary,
+    OrderCheck,
+    balance_summary,
+    check_order,
+    open_orders_requirement,
+    unfunded_orders,
+    withdrawable_cash,
+)
 from sandbox.engine.enums import (
     ExecutionType,
     Liquidity,
@@ -73,6 +90,7 @@ from sandbox.engine.matching import (
     IncomingOrder,
     MatchResult,
     RestingOrder,
+    collar_price,
     match_order,
     no_to_yes,
     sorted_opposite,
@@ -89,11 +107,18 @@ from sandbox.engine.positions import (
     open_interest_change,
     replay_fills,
 )
+from sandbox.engine.settlement import (
+    SettledPosition,
+    Settlement,
+    settle_instrument,
+    settle_position,
+)
 
 __all__ = [
     "ID_ALPHABET",
     "MAKER_THETA",
     "TAKER_THETA",
+    "BalanceSummary",
     "ExecutionType",
     "FeeCharge",
     "FeeTally",
@@ -103,19 +128,25 @@ __all__ = [
     "Liquidity",
     "MatchResult",
     "OrdRejectReason",
+    "OrderCheck",
     "OrderFees",
     "OrderState",
     "OrderType",
     "Position",
     "PositionChange",
     "RestingOrder",
+    "SettledPosition",
+    "Settlement",
     "Side",
     "TimeInForce",
     "apply_fill",
+    "balance_summary",
     "bust_fill",
     "cash_qty_to_dollars",
     "change_between",
     "charge_fill",
+    "check_order",
+    "collar_price",
     "commission_to_fee",
     "contracts_to_qty",
     "dollars_to_cash_qty",
@@ -131,14 +162,19 @@ __all__ = [
     "no_to_yes",
     "notional_to_dollars",
     "open_interest_change",
+    "open_orders_requirement",
     "price_to_dollars",
     "qty_scale",
     "qty_to_contracts",
     "replay_fills",
     "round_half_even_div",
     "round_to_cent",
+    "settle_instrument",
+    "settle_position",
     "sorted_opposite",
+    "unfunded_orders",
     "unit_cost",
     "validate_order",
+    "withdrawable_cash",
     "worst_case_taker_fee",
 ]

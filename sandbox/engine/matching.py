@@ -193,8 +193,9 @@ def validate_order(instrument: InstrumentSpec, order: IncomingOrder) -> OrdRejec
     return None
 
 
-def _collar(instrument: InstrumentSpec, order: IncomingOrder) -> int:
-    """The worst price the order may trade at."""
+def collar_price(instrument: InstrumentSpec, order: IncomingOrder) -> int:
+    """The worst price the order may trade at: its limit, or for a MARKET_TO_LIMIT without one the
+    instrument's highest (buy) or lowest (sell) valid price."""
     if order.price is not None:
         return order.price
     return instrument.max_price if order.side is Side.BUY else instrument.min_price
@@ -222,7 +223,7 @@ def match_order(
     if reason is not None:
         return MatchResult(state=OrderState.REJECTED, reject_reason=reason)
     scale = instrument.price_scale
-    limit = _collar(instrument, order)
+    limit = collar_price(instrument, order)
     candidates = [
         o for o in sorted_opposite(order.side, book) if _crosses(order.side, limit, o.price)
     ]
