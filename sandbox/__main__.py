@@ -1,0 +1,73 @@
+"""`python -m sandbox` serves; `python -m sandbox simulate` fills the database with activity."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+from sandbox.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--data", type=Path, default=Path("var/sandbox"))
+    parser.add_argument(
+        "--public-url", default=None, help="API base URL (default http://host:port)"
+    )
+    parser.add_argument("--expires-in", type=int, default=None, help="access token lifetime, s")
+    parser.add_argument("--provisioning-delay", type=float, default=None)
+    parser.add_argument("--no-rate-limits", action="store_true", help="for benchmarks")
+    parser.add_argument(
+        "--admin-token",
+        default=None,
+        help="token required on /_sandbox/ (env SANDBOX_ADMIN_TOKEN); unset: loopback only",
+    )
+    parser.add_argument("--verbose", action="store_true")
+    simulate = sub.add_parser("simulate", help="create participants with deposits and trades")
+    simulate.add_argument("--data", type=Path, dest="sim_data", default=None)
+    simulate.add_argument("--participants", type=int, default=100)
+    simulate.add_argument("--firm", default="Demo")
+    simulate.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if args.command == "simulate":
+        from sandbox.simulate import simulate as run_simulation
+
+        data = args.sim_data or args.data
+        settings = Settings.from_env(data, seed_market=True)
+        summary = run_simulation(
+            settings, participants=args.participants, firm_id=args.firm, seed=args.seed
+        )
+        sys.stdout.write(f"{summary}\n")
+        return 0
+    settings = Settings.from_env(
+        args.data,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        token_expires_in=args.expires_in,
+        provisioning_delay=args.provisioning_delay,
+        admin_token=args.admin_token,
+    )
+    if args.no_rate_limits:
+        settings.rate_limits = False
+    if args.verbose:
+        logging.getLogger("sandbox.access").setLevel(logging.INFO)
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(settings)
+    sys.stdout.write(f"Polymarket US sandbox on {server.url} (data in {args.data})\n")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,372 @@
+"""The sandbox's state: one SQLite database in WAL mode under --data DIR.
+
+Reads use one connection per thread; every write goes through `Store.write()`, which holds a single
+process-wide lock around an IMMEDIATE transaction. One writer at a time keeps matching, idempotency
+keys and balance checks race-free without any cleverness.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS firms (
+    firm_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    funding_account TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    currency TEXT NOT NULL DEFAULT 'USD',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    webhook_url TEXT NOT NULL DEFAULT '',
+    webhook_secret TEXT NOT NULL DEFAULT '',
+    webhook_failures INTEGER NOT NULL DEFAULT 0,
+    webhook_paused_until REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS firm_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    firm_id TEXT NOT NULL REFERENCES firms(firm_id),
+    kid TEXT NOT NULL DEFAULT '',
+    public_pem TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS used_jti (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    exp INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+
+CREATE TABLE IF NOT EXISTS participants (
+    participant_id TEXT PRIMARY KEY,
+    firm_id TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (firm_id, external_id)
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    account TEXT PRIMARY KEY,
+    firm_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,  -- participant | funding | house
+    display_name TEXT NOT NULL,
+    suspended INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accounts_participant ON accounts (participant_id);
+CREATE INDEX IF NOT EXISTS accounts_firm ON accounts (firm_id, kind);
+
+CREATE TABLE IF NOT EXISTS balances (
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    balance TEXT NOT NULL,
+    update_time TEXT NOT NULL,
+    PRIMARY KEY (account, currency)
+);
+
+CREATE TABLE IF NOT EXISTS balance_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    before_balance TEXT NOT NULL,
+    after_balance TEXT NOT NULL,
+    description TEXT NOT NULL,
+    update_time TEXT NOT NULL,
+    entry_type TEXT NOT NULL,
+    symbol TEXT NOT NULL DEFAULT '',
+    business_date TEXT NOT NULL,
+    ref TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS balance_ledger_account ON balance_ledger (account, seq);
+
+CREATE TABLE IF NOT EXISTS kyc (
+    firm_id TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    eval_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sub_status TEXT NOT NULL,
+    docv TEXT NOT NULL DEFAULT '',
+    after_docv TEXT NOT NULL DEFAULT '',
+    participant_id TEXT NOT NULL DEFAULT '',
+    account TEXT NOT NULL DEFAULT '',
+    provision_at REAL,
+    display_name TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL,
+    referral_code TEXT NOT NULL DEFAULT '',
+    rejection_reason TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (firm_id, external_id)
+);
+CREATE INDEX IF NOT EXISTS kyc_provision ON kyc (provision_at);
+
+CREATE TABLE IF NOT EXISTS prefill (
+    firm_id TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (firm_id, external_id)
+);
+
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    firm_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,  -- pending | delivered | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL,
+    last_status TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    delivered_at TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_at);
+
+CREATE TABLE IF NOT EXISTS cash_movements (
+    workflow_id TEXT PRIMARY KEY,
+    firm_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    participant_account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    source_account TEXT NOT NULL,
+    destination_account TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dco_transfer_id TEXT NOT NULL DEFAULT '',
+    rejection_reason TEXT NOT NULL DEFAULT '',
+    external_reference TEXT NOT NULL,
+    memo TEXT NOT NULL DEFAULT '',
+    settle_at REAL,
+    settle_outcome TEXT NOT NULL DEFAULT '',
+    business_date TEXT NOT NULL,
+    requested_by_firm INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (firm_id, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS cash_settle ON cash_movements (settle_at);
+
+CREATE TABLE IF NOT EXISTS instruments (
+    symbol TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    price_scale INTEGER NOT NULL,
+    frac_scale INTEGER NOT NULL,
+    tick_size TEXT NOT NULL,
+    min_trade_qty INTEGER NOT NULL,
+    price_low INTEGER NOT NULL,
+    price_high INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    settlement_px INTEGER,
+    settlement_text TEXT NOT NULL DEFAULT '',
+    settlement_time TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    firm_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    clord_id TEXT NOT NULL,
+    side TEXT NOT NULL,
+    type TEXT NOT NULL,
+    time_in_force TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    order_qty INTEGER NOT NULL,
+    cash_order_qty INTEGER NOT NULL DEFAULT 0,
+    cum_qty INTEGER NOT NULL DEFAULT 0,
+    leaves_qty INTEGER NOT NULL,
+    notional INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    good_till_time TEXT NOT NULL DEFAULT '',
+    manual_order_indicator TEXT NOT NULL DEFAULT '',
+    commission_total INTEGER NOT NULL DEFAULT 0,
+    fee_state TEXT NOT NULL DEFAULT '{}',
+    vendor_fee TEXT NOT NULL DEFAULT '',
+    price_scale INTEGER NOT NULL,
+    frac_scale INTEGER NOT NULL,
+    fills TEXT NOT NULL DEFAULT '{}',
+    last_trade_id TEXT NOT NULL DEFAULT '',
+    is_house INTEGER NOT NULL DEFAULT 0,
+    insert_time TEXT NOT NULL,
+    last_transact_time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_book ON orders (symbol, state);
+CREATE INDEX IF NOT EXISTS orders_account ON orders (account, seq);
+
+CREATE TABLE IF NOT EXISTS executions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    type TEXT NOT NULL,
+    last_shares INTEGER NOT NULL DEFAULT 0,
+    last_px INTEGER NOT NULL DEFAULT 0,
+    trade_id TEXT NOT NULL DEFAULT '',
+    aggressor INTEGER NOT NULL DEFAULT 0,
+    commission INTEGER NOT NULL DEFAULT 0,
+    text TEXT NOT NULL DEFAULT '',
+    reject_reason TEXT NOT NULL DEFAULT '',
+    transact_time TEXT NOT NULL,
+    trade_date TEXT NOT NULL,
+    order_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_account ON executions (account, seq);
+CREATE INDEX IF NOT EXISTS executions_order ON executions (order_id);
+
+CREATE TABLE IF NOT EXISTS trades (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    symbol TEXT NOT NULL,
+    aggressor_exec TEXT NOT NULL,
+    passive_exec TEXT NOT NULL,
+    aggressor_account TEXT NOT NULL,
+    passive_account TEXT NOT NULL,
+    state TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    qty INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trades_aggr ON trades (aggressor_account);
+CREATE INDEX IF NOT EXISTS trades_pass ON trades (passive_account);
+
+CREATE TABLE IF NOT EXISTS positions (
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    net_position INTEGER NOT NULL DEFAULT 0,
+    qty_bought INTEGER NOT NULL DEFAULT 0,
+    qty_sold INTEGER NOT NULL DEFAULT 0,
+    cost INTEGER NOT NULL DEFAULT 0,
+    realized INTEGER NOT NULL DEFAULT 0,
+    bod_position INTEGER NOT NULL DEFAULT 0,
+    expired INTEGER NOT NULL DEFAULT 0,
+    update_time TEXT NOT NULL,
+    PRIMARY KEY (account, symbol)
+);
+
+CREATE TABLE IF NOT EXISTS position_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    quantity_change INTEGER NOT NULL,
+    cost_change INTEGER NOT NULL,
+    realized_change INTEGER NOT NULL,
+    net_position INTEGER NOT NULL,
+    cost INTEGER NOT NULL,
+    realized INTEGER NOT NULL,
+    update_time TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    description TEXT NOT NULL,
+    ref TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS position_ledger_ref ON position_ledger (ref);
+CREATE INDEX IF NOT EXISTS balance_ledger_ref ON balance_ledger (ref);
+CREATE INDEX IF NOT EXISTS position_ledger_account ON position_ledger (account, seq);
+
+CREATE TABLE IF NOT EXISTS vendor_orders (
+    firm_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    funding_request_id TEXT NOT NULL,
+    order_id TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    clord_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    vendor_fee TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (firm_id, idempotency_key)
+);
+"""
+
+
+class Store:
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "sandbox.sqlite3"
+        self.lock = threading.RLock()
+        self._local = threading.local()
+        with self.lock:
+            self.db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, for reads (WAL lets them run beside the writer)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction under the process-wide write lock; nested calls join the outer one."""
+        with self.lock:
+            depth: int = getattr(self._local, "depth", 0)
+            db = self.db
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    yield db
+                finally:
+                    self._local.depth = depth
+                return
+            self._local.depth = 1
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+            finally:
+                self._local.depth = 0
+
+    def meta_get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self.write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
