@@ -1,0 +1,1079 @@
+"""The one Polymarket US client of the back-office.
+
+    gateway = get_gateway()
+    status = gateway.kyc_status(external_id=submission.external_id, actor=request.user)
+
+Every method is keyword-only and takes `actor`: the staff member the call is made for, or None
+for system work, whose origin ("command:kyc_sync", "webhook:kyc") then comes from
+backoffice.context. Each call refuses to run inside an open database transaction, waits for the
+endpoint family's client-side rate limit, signs with the cached token (renewing it once after a
+401), retries reads and idempotency-keyed writes on transient errors with jittered backoff
+(honouring Retry-After), records every attempt as a GatewayCall, and returns typed results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.signals import setting_changed
+from django.db import connections
+from django.dispatch import receiver
+from django.utils import timezone
+
+from backoffice import context as request_context
+from backoffice.gateway import results as r
+from backoffice.gateway.auth import AccessToken, TokenManager
+from backoffice.gateway.config import GatewayConfig, load_config
+from backoffice.gateway.errors import (
+    ERROR_FOR_CODE,
+    ERROR_FOR_STATUS,
+    GRPC_CODE_NAMES,
+    GatewayCalledInTransaction,
+    GatewayError,
+    InternalError,
+    InvalidArgument,
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    UnexpectedRedirect,
+)
+from backoffice.gateway.inputs import KycApplication, VendorOrder
+from backoffice.gateway.parsing import Fields, Scales
+from backoffice.gateway.ratelimit import RateLimiter
+from backoffice.gateway.recording import (
+    Actor,
+    CallAttempt,
+    CallContext,
+    CallRecorder,
+    DatabaseRecorder,
+)
+from backoffice.gateway.retry import backoff_delay
+from backoffice.gateway.rpc import (
+    CASH_MOVEMENT_SERVICE,
+    ORDER_FUNDING_SERVICE,
+    ConnectJsonChannel,
+    RpcChannel,
+    rpc_path,
+)
+from backoffice.gateway.transport import Request, RequestsTransport, Response, Transport
+
+T = TypeVar("T")
+
+SCALES_TTL_SECONDS = 3600.0
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    operation: str
+    method: str
+    path: str  # template, as recorded
+    family: str | None = None  # client-side rate-limit family (ratelimit.LIMITS)
+    retry_safe: bool = True  # a read, or a write carrying an idempotency key
+    participant: bool = False  # sends x-participant-id
+    rpc: tuple[str, str] | None = None  # (service, method) for the Connect JSON services
+    empty_ok: bool = False  # an empty body is a valid answer
+
+
+def _rpc(operation: str, service: str, method: str, **kwargs: Any) -> Endpoint:
+    return Endpoint(operation, "POST", rpc_path(service, method), rpc=(service, method), **kwargs)
+
+
+# API.md section 0, in its order. Writes without an idempotency key are never retried blindly:
+# KYC start (a retry could open a second evaluation), webhook registration and cancel.
+WHOAMI = Endpoint("whoami", "GET", "/v1/whoami")
+USERS = Endpoint("users", "GET", "/v1/users", participant=True)
+ACCOUNTS = Endpoint("accounts", "GET", "/v1/accounts")
+KYC_START = Endpoint("kyc_start", "POST", "/v1/kyc/start", retry_safe=False)
+KYC_STATUS = Endpoint("kyc_status", "GET", "/v1/kyc/status")
+KYC_WEBHOOK = Endpoint("kyc_register_webhook", "POST", "/v1/kyc/webhook", retry_safe=False)
+CREATE_CASH_MOVEMENT = _rpc(
+    "create_cash_movement", CASH_MOVEMENT_SERVICE, "CreateCashMovement", family="transfers"
+)
+GET_CASH_MOVEMENT = _rpc(
+    "get_cash_movement", CASH_MOVEMENT_SERVICE, "GetCashMovement", family="transfers"
+)
+FUNDING_ACCOUNT_BALANCE = _rpc(
+    "funding_account_balance",
+    CASH_MOVEMENT_SERVICE,
+    "GetFundingAccountBalance",
+    family="transfers",
+)
+CREATE_VENDOR_ORDER = _rpc("create_vendor_order", ORDER_FUNDING_SERVICE, "CreateVendorOrder")
+BALANCE = Endpoint("balance", "POST", "/v1/positions/balance", participant=True)
+BALANCES = Endpoint("balances", "POST", "/v1/positions/balances", participant=True)
+POSITIONS = Endpoint("positions", "GET", "/v1/positions", participant=True)
+BALANCE_LEDGER = Endpoint(
+    "balance_ledger", "GET", "/v1/funding/balance-ledger", family="ledger", participant=True
+)
+POSITION_LEDGER = Endpoint(
+    "position_ledger", "GET", "/v1/positions/ledger", family="ledger", participant=True
+)
+INSTRUMENTS = Endpoint("instruments", "POST", "/v1/refdata/instruments", family="refdata")
+SEARCH_ORDERS = Endpoint(
+    "search_orders", "POST", "/v1/report/orders/search", family="report_search", participant=True
+)
+SEARCH_EXECUTIONS = Endpoint(
+    "search_executions",
+    "POST",
+    "/v1/report/executions/search",
+    family="report_search",
+    participant=True,
+)
+SEARCH_TRADES = Endpoint(
+    "search_trades", "POST", "/v1/report/trades/search", family="report_search", participant=True
+)
+OPEN_ORDERS = Endpoint("open_orders", "GET", "/v1/trading/orders/open", participant=True)
+CANCEL_ORDER = Endpoint(
+    "cancel_order",
+    "POST",
+    "/v1/trading/orders/cancel",
+    family="cancel",
+    retry_safe=False,
+    participant=True,
+    empty_ok=True,
+)
+SETTLEMENT = Endpoint(
+    "settlement", "GET", "/v1/instruments/{symbol}/settlement", family="settlement"
+)
+
+ENDPOINTS = (
+    WHOAMI, USERS, ACCOUNTS, KYC_START, KYC_STATUS, KYC_WEBHOOK, CREATE_CASH_MOVEMENT,
+    GET_CASH_MOVEMENT, FUNDING_ACCOUNT_BALANCE, CREATE_VENDOR_ORDER, BALANCE, BALANCES, POSITIONS,
+    BALANCE_LEDGER, POSITION_LEDGER, INSTRUMENTS, SEARCH_ORDERS, SEARCH_EXECUTIONS, SEARCH_TRADES,
+    OPEN_ORDERS, CANCEL_ORDER, SETTLEMENT,
+)  # fmt: skip
+
+
+def assert_outside_transaction() -> None:
+    """Refuse to call the exchange inside an open transaction, as `atomic(durable=True)` refuses
+    to nest: the atomic blocks a test case wraps around each test do not count."""
+    for connection in connections.all(initialized_only=True):
+        blocks = [b for b in connection.atomic_blocks if not getattr(b, "_from_testcase", False)]
+        if blocks:
+            raise GatewayCalledInTransaction(
+                "the exchange is called only after the database transaction commits: move this "
+                "call into transaction.on_commit() or after the atomic block "
+                f"(open transaction on database {connection.alias!r})"
+            )
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def error_for(response: Response, operation: str) -> GatewayError | None:
+    """The typed error an answer stands for, or None for a success. The body's code (a gRPC number
+    from grpc-gateway, a name from Connect) wins over the HTTP status; messages are kept for the
+    exception text only, never parsed."""
+    status = response.status
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        return UnexpectedRedirect(
+            "the exchange answered with a redirect, which is never followed",
+            http_status=status,
+            operation=operation,
+        )
+    code, message = "", ""
+    try:
+        body = json.loads(response.body or b"null")
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        raw = body.get("code")
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            code = GRPC_CODE_NAMES.get(raw, "")
+        elif isinstance(raw, str):
+            code = raw.strip().lower()
+        if isinstance(body.get("message"), str):
+            message = body["message"][:300]
+    cls = ERROR_FOR_CODE.get(code) or ERROR_FOR_STATUS.get(status)
+    if cls is None:
+        cls = InternalError if status >= 500 else InvalidArgument
+    kwargs: dict[str, Any] = {"http_status": status, "operation": operation}
+    if cls is RateLimited:
+        return RateLimited(message, retry_after=_retry_after(response), **kwargs)
+    return cls(message, **kwargs)
+
+
+class ScaleBook:
+    """Instrument scales by symbol, cached for an hour (refdata allows 6 calls a minute)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._scales: dict[str, tuple[Scales, float]] = {}
+
+    def put(self, symbol: str, scales: Scales) -> None:
+        with self._lock:
+            self._scales[symbol] = (scales, self._clock())
+
+    def get(self, symbol: str) -> Scales | None:
+        with self._lock:
+            found = self._scales.get(symbol)
+        if found is None or self._clock() - found[1] > SCALES_TTL_SECONDS:
+            return None
+        return found[0]
+
+    def missing(self, symbols: Iterable[str]) -> list[str]:
+        return sorted({s for s in symbols if s and self.get(s) is None})
+
+
+def _timestamp(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        raise ValueError("timestamps sent to the exchange must be timezone-aware")
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop unset filters (None, "", empty lists, False) so the request says only what it means."""
+    return {k: v for k, v in values.items() if v not in (None, "", [], (), False)}
+
+
+def _page_size(size: int | None) -> int | None:
+    if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    return size
+
+
+def _fixed_point(value: Decimal, scale: int, what: str) -> int:
+    raw = value * scale
+    if raw != raw.to_integral_value():
+        raise ValueError(f"{what} {value} is finer than the instrument's scale 1/{scale}")
+    return int(raw)
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        config: GatewayConfig,
+        transport: Transport,
+        tokens: TokenManager | None = None,
+        limiter: RateLimiter | None = None,
+        recorder: CallRecorder | None = None,
+        rpc: RpcChannel | None = None,
+        scales: ScaleBook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.transport = transport
+        self.tokens = tokens or TokenManager(config, transport, sleep=sleep)
+        self.limiter = limiter or RateLimiter(
+            enabled=config.rate_limits, max_wait=config.rate_limit_max_wait, sleep=sleep
+        )
+        self.recorder: CallRecorder = recorder or DatabaseRecorder()
+        self.rpc = rpc or ConnectJsonChannel(transport, config.environment.base_url)
+        self.scales = scales or ScaleBook()
+        self._sleep = sleep
+
+    def using(self, *, recorder: CallRecorder) -> Gateway:
+        """The same client (session, token, limits, scales) recording through `recorder`."""
+        return Gateway(
+            config=self.config,
+            transport=self.transport,
+            tokens=self.tokens,
+            limiter=self.limiter,
+            recorder=recorder,
+            rpc=self.rpc,
+            scales=self.scales,
+            sleep=self._sleep,
+        )
+
+    # --- the call loop ------------------------------------------------------------------------
+
+    def _context(
+        self, actor: Actor, participant_id: str = "", idempotency_key: str = ""
+    ) -> CallContext:
+        current = request_context.current()
+        user = actor if actor is not None and actor.is_authenticated else None
+        origin = current.origin if current and current.origin else ("" if user else "system")
+        return CallContext(
+            actor=user,
+            origin=origin,
+            request_id=current.request_id if current else "",
+            participant_id=participant_id,
+            idempotency_key=idempotency_key,
+        )
+
+    def _send(
+        self,
+        endpoint: Endpoint,
+        token: AccessToken,
+        participant_id: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+    ) -> Response:
+        headers = {"Authorization": f"Bearer {token.value}"}
+        if endpoint.participant:
+            headers["x-participant-id"] = participant_id
+        if endpoint.rpc is not None:
+            service, method = endpoint.rpc
+            return self.rpc.unary(
+                service=service,
+                method=method,
+                message=body or {},
+                headers=headers,
+                timeout=self.config.timeout,
+            )
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self.transport.send(
+            Request(
+                method=endpoint.method,
+                url=self.config.environment.base_url + path,
+                timeout=self.config.timeout,
+                headers=headers,
+                params=params,
+                json=body,
+            )
+        )
+
+    def _decode(self, endpoint: Endpoint, response: Response) -> Any:
+        error = error_for(response, endpoint.operation)
+        if error is not None:
+            raise error
+        if not response.body.strip() and endpoint.empty_ok:
+            return {}
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            raise MalformedResponse(
+                "the answer is not JSON", http_status=response.status, operation=endpoint.operation
+            ) from None
+        if not isinstance(data, dict):
+            raise MalformedResponse(
+                "the answer is not a JSON object",
+                http_status=response.status,
+                operation=endpoint.operation,
+            )
+        return data
+
+    def _call(
+        self,
+        endpoint: Endpoint,
+        *,
+        actor: Actor,
+        parse: Callable[[Any], T],
+        participant_id: str = "",
+        path: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        idempotency_key: str = "",
+        ids: Callable[[T], Mapping[str, str]] | None = None,
+    ) -> T:
+        if endpoint.participant and not participant_id:
+            raise ValueError(f"{endpoint.operation} needs the participant_id it is made for")
+        assert_outside_transaction()
+        context = self._context(
+            actor, participant_id if endpoint.participant else "", idempotency_key
+        )
+        attempt = 0
+        failures = 0
+        renewed = False
+        while True:
+            self.limiter.acquire(endpoint.family)
+            token = self.tokens.token(context=context, recorder=self.recorder)
+            attempt += 1
+            started = timezone.now()
+            tick = time.perf_counter()
+            response: Response | None = None
+            try:
+                response = self._send(
+                    endpoint, token, participant_id, path or endpoint.path, params, body
+                )
+                result = parse(self._decode(endpoint, response))
+            except GatewayError as exc:
+                error = exc
+                error.operation = endpoint.operation
+            else:
+                exchange_ids = {k: v for k, v in (ids(result) if ids else {}).items() if v}
+                self._record(
+                    endpoint, context, started, tick, attempt, response, None, exchange_ids
+                )
+                return result
+            self._record(endpoint, context, started, tick, attempt, response, error, {})
+
+            if isinstance(error, Unauthenticated) and not renewed:
+                # The token was refused before anything was done: renew once, send once more.
+                renewed = True
+                self.tokens.renew_after_rejection(token, context=context, recorder=self.recorder)
+                continue
+            failures += 1
+            if (
+                not (error.retryable and endpoint.retry_safe)
+                or failures >= self.config.max_attempts
+            ):
+                raise error
+            delay = backoff_delay(
+                failures, base=self.config.backoff_base, cap=self.config.backoff_cap
+            )
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                delay = error.retry_after
+            if delay > self.config.max_retry_wait:
+                raise error
+            self._sleep(delay)
+
+    def _record(
+        self,
+        endpoint: Endpoint,
+        context: CallContext,
+        started: dt.datetime,
+        tick: float,
+        attempt: int,
+        response: Response | None,
+        error: GatewayError | None,
+        exchange_ids: dict[str, str],
+    ) -> None:
+        self.recorder.record(
+            CallAttempt(
+                started_at=started,
+                environment=self.config.environment.name,
+                operation=endpoint.operation,
+                method=endpoint.method,
+                endpoint=endpoint.path,
+                attempt=attempt,
+                http_status=response.status if response is not None else None,
+                outcome="ok" if error is None else error.__class__.__name__,
+                error_code="" if error is None else error.code,
+                latency_ms=round((time.perf_counter() - tick) * 1000),
+                context=context,
+                exchange_ids=exchange_ids,
+            )
+        )
+
+    def _pages(self, fetch: Callable[[str], tuple[list[T], Fields]]) -> Iterator[T]:
+        """Items of every page, following nextPageToken until it is empty or eof is true."""
+        token = ""
+        seen: set[str] = set()
+        while True:
+            items, page = fetch(token)
+            yield from items
+            following = page.text("nextPageToken")
+            if page.flag("eof") or not following:
+                return
+            if following in seen:
+                raise MalformedResponse("the exchange sent the same page token twice")
+            seen.add(following)
+            token = following
+
+    # --- instrument scales --------------------------------------------------------------------
+
+    def _ensure_scales(self, symbols: Iterable[str], actor: Actor) -> None:
+        missing = self.scales.missing(symbols)
+        if missing:
+            for _instrument in self.instruments(symbols=missing, actor=actor):
+                pass  # instruments() files each instrument's scales in the book
+
+    def _scale_of(self, symbol: str) -> Scales:
+        scales = self.scales.get(symbol)
+        if scales is None:
+            raise NotFound(f"reference data has no instrument {symbol!r}", operation="refdata")
+        return scales
+
+    def scales_for(self, symbol: str, *, actor: Actor) -> Scales:
+        """An instrument's scales, from the cache or reference data."""
+        self._ensure_scales([symbol], actor)
+        return self._scale_of(symbol)
+
+    # --- 5.1 identity and accounts ------------------------------------------------------------
+
+    def whoami(self, *, actor: Actor) -> r.WhoAmI:
+        return self._call(WHOAMI, actor=actor, parse=r.parse_whoami)
+
+    def users(self, *, participant_id: str, actor: Actor) -> list[r.ParticipantUser]:
+        return self._call(USERS, actor=actor, participant_id=participant_id, parse=r.parse_users)
+
+    def accounts(self, *, actor: Actor, user: str = "") -> list[r.TradingAccount]:
+        return self._call(
+            ACCOUNTS, actor=actor, params=_compact({"user": user}), parse=r.parse_accounts
+        )
+
+    # --- 5.2 KYC ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _kyc_ids(status: r.KycStatus) -> dict[str, str]:
+        return {
+            "participant_id": status.participant_id,
+            "provisioned_account": status.provisioned_account,
+        }
+
+    def kyc_start(self, *, application: KycApplication, actor: Actor) -> r.KycStatus:
+        """Submit a participant's KYC. Not retried automatically: on a transient error the outcome
+        is unknown; read kyc_status(external_id) before submitting again."""
+        return self._call(
+            KYC_START,
+            actor=actor,
+            body=application.to_json(),
+            parse=r.parse_kyc_status,
+            ids=self._kyc_ids,
+        )
+
+    def kyc_status(self, *, external_id: str, actor: Actor) -> r.KycStatus:
+        return self._call(
+            KYC_STATUS,
+            actor=actor,
+            params={"external_id": external_id},
+            parse=r.parse_kyc_status,
+            ids=self._kyc_ids,
+        )
+
+    def kyc_register_webhook(
+        self, *, webhook_url: str, actor: Actor, signing_secret: str = ""
+    ) -> r.WebhookRegistration:
+        body = _compact({"webhook_url": webhook_url, "signing_secret": signing_secret})
+        return self._call(KYC_WEBHOOK, actor=actor, body=body, parse=r.parse_webhook_registration)
+
+    # --- 5.3.1 partner funding (Connect JSON; firm-scoped, never x-participant-id) -------------
+
+    @staticmethod
+    def _movement_ids(movement: r.CashMovement) -> dict[str, str]:
+        return {"workflow_id": movement.workflow_id, "dco_transfer_id": movement.dco_transfer_id}
+
+    def create_cash_movement(
+        self,
+        *,
+        idempotency_key: str,
+        reason: str,
+        participant_account_id: str,
+        amount: Decimal,
+        external_reference: str,
+        actor: Actor,
+        currency: str = "USD",
+        memo: str = "",
+    ) -> r.CashMovement:
+        """Create (or, with the same key, replay) a transfer. Every retry reuses the key, so a
+        transfer is created at most once; an AMBIGUOUS or PENDING result is replayed the same way."""
+        if not idempotency_key:
+            raise ValueError("a cash movement needs its durable idempotency key")
+        full_reason = (
+            reason if reason.startswith("TRANSFER_REASON_") else f"TRANSFER_REASON_{reason}"
+        )
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            raise ValueError("amount must be a positive Decimal")
+        transfer = {
+            "reason": full_reason,
+            "participantAccountId": participant_account_id,
+            "amount": format(amount, "f"),
+            "currency": currency,
+            "externalReference": external_reference,
+        }
+        if memo:
+            transfer["memo"] = memo
+        return self._call(
+            CREATE_CASH_MOVEMENT,
+            actor=actor,
+            body={"idempotencyKey": idempotency_key, "transfer": transfer},
+            idempotency_key=idempotency_key,
+            parse=r.parse_cash_movement,
+            ids=self._movement_ids,
+        )
+
+    def get_cash_movement(self, *, workflow_id: str, actor: Actor) -> r.CashMovement:
+        return self._call(
+            GET_CASH_MOVEMENT,
+            actor=actor,
+            body={"workflowId": workflow_id},
+            parse=r.parse_cash_movement,
+            ids=self._movement_ids,
+        )
+
+    def funding_account_balance(
+        self, *, actor: Actor, currency: str = "USD"
+    ) -> r.FundingAccountBalance:
+        return self._call(
+            FUNDING_ACCOUNT_BALANCE,
+            actor=actor,
+            body={"currency": currency},
+            parse=r.parse_funding_account_balance,
+            ids=lambda b: {"funding_account_id": b.funding_account_id},
+        )
+
+    # --- 5.5.1 partner order entry (Connect JSON) ---------------------------------------------
+
+    def create_vendor_order(
+        self,
+        *,
+        idempotency_key: str,
+        order: VendorOrder,
+        vendor_fee: Decimal,
+        actor: Actor,
+        currency: str = "USD",
+    ) -> r.VendorOrderResult:
+        """Place a fill-or-kill limit order with a declared vendor fee. Retries (and a PENDING
+        result, replayed by the caller) reuse the same key and clord_id."""
+        if not idempotency_key:
+            raise ValueError("a vendor order needs its durable idempotency key")
+        if (order.quantity is None) == (order.cash_amount is None):
+            raise ValueError("set exactly one of quantity and cash_amount")
+        scales = self.scales_for(order.symbol, actor=actor)
+        fields: dict[str, Any] = {
+            "type": "ORDER_TYPE_LIMIT",
+            "side": order.side,
+            "symbol": order.symbol,
+            "price": str(_fixed_point(order.price, scales.price_scale, "price")),
+            "timeInForce": "TIME_IN_FORCE_FILL_OR_KILL",
+            "clordId": order.clord_id,
+            "account": order.account,
+            "manualOrderIndicator": "MANUAL_ORDER_INDICATOR_MANUAL"
+            if order.manual
+            else "MANUAL_ORDER_INDICATOR_AUTOMATED",
+        }
+        if order.quantity is not None:
+            fields["orderQty"] = str(_fixed_point(order.quantity, scales.qty_scale, "quantity"))
+        else:
+            assert order.cash_amount is not None
+            fields["cashOrderQty"] = str(
+                _fixed_point(order.cash_amount, scales.price_scale, "cash amount")
+            )
+        body = {
+            "order": fields,
+            "vendorFee": {"value": format(vendor_fee, "f"), "currency": currency},
+            "idempotencyKey": idempotency_key,
+        }
+        return self._call(
+            CREATE_VENDOR_ORDER,
+            actor=actor,
+            body=body,
+            idempotency_key=idempotency_key,
+            parse=r.parse_vendor_order,
+            ids=lambda v: {
+                "funding_request_id": v.funding_request_id,
+                "order_id": v.order_id,
+                "request_id": v.request_id,
+            },
+        )
+
+    # --- 5.4 balances and positions -----------------------------------------------------------
+
+    def balance(
+        self, *, participant_id: str, account: str, actor: Actor, currency: str = "USD"
+    ) -> r.AccountBalance:
+        return self._call(
+            BALANCE,
+            actor=actor,
+            participant_id=participant_id,
+            body={"name": account, "currency": currency},
+            parse=lambda data: r.parse_account_balance(data, currency=currency),
+        )
+
+    def balances(
+        self, *, participant_id: str, account: str, actor: Actor
+    ) -> dict[str, r.AccountBalance]:
+        return self._call(
+            BALANCES,
+            actor=actor,
+            participant_id=participant_id,
+            body={"name": account},
+            parse=r.parse_account_balances,
+        )
+
+    def positions(
+        self,
+        *,
+        participant_id: str,
+        account: str,
+        actor: Actor,
+        symbol: str = "",
+        as_of_time: dt.datetime | None = None,
+        active_only: bool = False,
+        non_zero_only: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[r.Position]:
+        def fetch(token: str) -> tuple[list[r.Position], Fields]:
+            params = _compact(
+                {
+                    "name": account,
+                    "symbol": symbol,
+                    "asOfTime": _timestamp(as_of_time),
+                    "activeOnly": "true" if active_only else None,
+                    "nonZeroOnly": "true" if non_zero_only else None,
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                POSITIONS,
+                actor=actor,
+                participant_id=participant_id,
+                params=params,
+                parse=lambda data: Fields(data, "positions"),
+            )
+            rows = page.array("positions")
+            available = page.array("availablePosition")
+            self._ensure_scales((Fields(row, "position").text("symbol") for row in rows), actor)
+            return [
+                r.parse_position(row, available[i] if i < len(available) else None, self._scale_of)
+                for i, row in enumerate(rows)
+            ], page
+
+        return self._pages(fetch)
+
+    # --- 5.3.3 / 5.4 ledgers ------------------------------------------------------------------
+
+    def balance_ledger(
+        self,
+        *,
+        participant_id: str,
+        account: str,
+        actor: Actor,
+        currency: str = "",
+        start_time: dt.datetime | None = None,
+        end_time: dt.datetime | None = None,
+        entry_types: Iterable[str] = (),
+        symbol: str = "",
+        newest_first: bool = False,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[r.BalanceLedgerEntry]:
+        def fetch(token: str) -> tuple[list[r.BalanceLedgerEntry], Fields]:
+            params = _compact(
+                {
+                    "account": account,
+                    "currency": currency,
+                    "startTime": _timestamp(start_time),
+                    "endTime": _timestamp(end_time),
+                    "entryTypes": [r.ledger_entry_type(t) for t in entry_types],
+                    "symbol": symbol,
+                    "newestFirst": "true" if newest_first else None,
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                BALANCE_LEDGER,
+                actor=actor,
+                participant_id=participant_id,
+                params=params,
+                parse=lambda data: Fields(data, "balance_ledger"),
+            )
+            return [r.parse_balance_ledger_entry(e) for e in page.array("entries")], page
+
+        return self._pages(fetch)
+
+    def position_ledger(
+        self,
+        *,
+        participant_id: str,
+        account: str,
+        actor: Actor,
+        symbol: str = "",
+        start_time: dt.datetime | None = None,
+        end_time: dt.datetime | None = None,
+        newest_first: bool = False,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[r.PositionLedgerEntry]:
+        def fetch(token: str) -> tuple[list[r.PositionLedgerEntry], Fields]:
+            params = _compact(
+                {
+                    "account": account,
+                    "symbol": symbol,
+                    "startTime": _timestamp(start_time),
+                    "endTime": _timestamp(end_time),
+                    "newestFirst": "true" if newest_first else None,
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                POSITION_LEDGER,
+                actor=actor,
+                participant_id=participant_id,
+                params=params,
+                parse=lambda data: Fields(data, "position_ledger"),
+            )
+            rows = page.array("entries")
+            self._ensure_scales((Fields(e, "entry").text("symbol") for e in rows), actor)
+            return [r.parse_position_ledger_entry(e, self._scale_of) for e in rows], page
+
+        return self._pages(fetch)
+
+    # --- 5.7 reference data and settlement ----------------------------------------------------
+
+    def instruments(
+        self,
+        *,
+        actor: Actor,
+        symbols: Iterable[str] = (),
+        states: Iterable[str] = (),
+        event_series: str = "",
+        page_size: int | None = None,
+    ) -> Iterator[r.Instrument]:
+        """Instruments matching the filters; each one's scales are cached for later conversions."""
+        wanted = list(symbols)
+        state_names = list(states)
+
+        def fetch(token: str) -> tuple[list[r.Instrument], Fields]:
+            body = _compact(
+                {
+                    "symbols": wanted,
+                    "states": state_names,
+                    "eventSeries": event_series,
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                INSTRUMENTS, actor=actor, body=body, parse=lambda d: Fields(d, "instruments")
+            )
+            found = [r.parse_instrument(i) for i in page.array("instruments")]
+            for instrument in found:
+                self.scales.put(instrument.symbol, instrument.scales)
+            return found, page
+
+        return self._pages(fetch)
+
+    def settlement(self, *, symbol: str, actor: Actor) -> r.Settlement:
+        if not symbol or symbol[0] in "/!" or "/" in symbol:
+            raise ValueError(f"not an instrument symbol: {symbol!r}")
+        return self._call(
+            SETTLEMENT,
+            actor=actor,
+            path=f"/v1/instruments/{symbol}/settlement",
+            parse=r.parse_settlement,
+        )
+
+    # --- 5.5 / 5.6 orders, executions, trades -------------------------------------------------
+
+    def _orders_of(self, rows: list[Any], actor: Actor) -> list[r.Order]:
+        unscaled = (
+            Fields(o, "order").text("symbol")
+            for o in rows
+            if Fields(o, "order").integer("priceScale") <= 0
+        )
+        self._ensure_scales(unscaled, actor)
+        return [r.parse_order(o, self._scale_of) for o in rows]
+
+    def search_orders(
+        self,
+        *,
+        participant_id: str,
+        actor: Actor,
+        accounts: Iterable[str] = (),
+        symbol: str = "",
+        order_id: str = "",
+        clord_id: str = "",
+        state_filter: str = "",
+        start_time: dt.datetime | None = None,
+        end_time: dt.datetime | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[r.Order]:
+        account_list = list(accounts)
+
+        def fetch(token: str) -> tuple[list[r.Order], Fields]:
+            body = _compact(
+                {
+                    "accounts": account_list,
+                    "symbol": symbol,
+                    "orderId": order_id,
+                    "clordId": clord_id,
+                    "orderStateFilter": state_filter,
+                    "startTime": _timestamp(start_time),
+                    "endTime": _timestamp(end_time),
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                SEARCH_ORDERS,
+                actor=actor,
+                participant_id=participant_id,
+                body=body,
+                parse=lambda d: Fields(d, "search_orders"),
+            )
+            return self._orders_of(page.array("order"), actor), page
+
+        return self._pages(fetch)
+
+    def _executions_of(self, rows: list[Any], actor: Actor) -> list[r.Execution]:
+        orders = [Fields(e, "execution").raw("order") for e in rows]
+        self._ensure_scales(
+            (
+                Fields(o, "order").text("symbol")
+                for o in orders
+                if o is not None and Fields(o, "order").integer("priceScale") <= 0
+            ),
+            actor,
+        )
+        return [r.parse_execution(e, self._scale_of) for e in rows]
+
+    def search_executions(
+        self,
+        *,
+        participant_id: str,
+        actor: Actor,
+        accounts: Iterable[str] = (),
+        symbol: str = "",
+        order_id: str = "",
+        types: Iterable[str] = (),
+        start_time: dt.datetime | None = None,
+        end_time: dt.datetime | None = None,
+        newest_first: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[r.Execution]:
+        account_list, type_list = list(accounts), list(types)
+
+        def fetch(token: str) -> tuple[list[r.Execution], Fields]:
+            body = _compact(
+                {
+                    "accounts": account_list,
+                    "symbol": symbol,
+                    "orderId": order_id,
+                    "types": type_list,
+                    "startTime": _timestamp(start_time),
+                    "endTime": _timestamp(end_time),
+                    "newestFirst": newest_first,
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                SEARCH_EXECUTIONS,
+                actor=actor,
+                participant_id=participant_id,
+                body=body,
+                parse=lambda d: Fields(d, "search_executions"),
+            )
+            return self._executions_of(page.array("executions"), actor), page
+
+        return self._pages(fetch)
+
+    def search_trades(
+        self,
+        *,
+        participant_id: str,
+        actor: Actor,
+        accounts: Iterable[str] = (),
+        symbol: str = "",
+        order_id: str = "",
+        trade_id: str = "",
+        states: Iterable[str] = (),
+        start_time: dt.datetime | None = None,
+        end_time: dt.datetime | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[r.Trade]:
+        account_list, state_list = list(accounts), list(states)
+
+        def fetch(token: str) -> tuple[list[r.Trade], Fields]:
+            body = _compact(
+                {
+                    "accounts": account_list,
+                    "symbol": symbol,
+                    "orderId": order_id,
+                    "tradeId": trade_id,
+                    "states": state_list,
+                    "startTime": _timestamp(start_time),
+                    "endTime": _timestamp(end_time),
+                    "pageSize": _page_size(page_size),
+                    "pageToken": token,
+                }
+            )
+            page = self._call(
+                SEARCH_TRADES,
+                actor=actor,
+                participant_id=participant_id,
+                body=body,
+                parse=lambda d: Fields(d, "search_trades"),
+            )
+            rows = page.array("trade")
+            legs = [Fields(t, "trade").raw(side) for t in rows for side in ("aggressor", "passive")]
+            self._executions_of([leg for leg in legs if leg is not None], actor)  # fills the scales
+            return [r.parse_trade(t, self._scale_of) for t in rows], page
+
+        return self._pages(fetch)
+
+    def open_orders(
+        self,
+        *,
+        participant_id: str,
+        actor: Actor,
+        accounts: Iterable[str] = (),
+        symbols: Iterable[str] = (),
+    ) -> list[r.Order]:
+        params = _compact({"accounts": list(accounts), "symbols": list(symbols)})
+        page = self._call(
+            OPEN_ORDERS,
+            actor=actor,
+            participant_id=participant_id,
+            params=params,
+            parse=lambda d: Fields(d, "open_orders"),
+        )
+        return self._orders_of(page.array("orders"), actor)
+
+    def cancel_order(
+        self,
+        *,
+        participant_id: str,
+        actor: Actor,
+        order_id: str = "",
+        clord_id: str = "",
+        symbol: str = "",
+    ) -> None:
+        """Ask the exchange to cancel a resting order. Not retried: on a transient error, read
+        open_orders() to learn whether it is still resting before asking again."""
+        if not (order_id or clord_id):
+            raise ValueError("cancel needs the order_id or the clord_id")
+        self._call(
+            CANCEL_ORDER,
+            actor=actor,
+            participant_id=participant_id,
+            body=_compact({"orderId": order_id, "clordId": clord_id, "symbol": symbol}),
+            parse=lambda _data: None,
+            ids=lambda _none: {"order_id": order_id, "clord_id": clord_id},
+        )
+
+
+# --- the process's gateway ------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_default: Gateway | None = None
+
+
+def get_gateway() -> Gateway:
+    """The process-wide client, built from settings on first use (GatewayNotConfigured if they
+    are incomplete: the web app starts without them, the first exchange call fails loudly)."""
+    global _default
+    gateway = _default
+    if gateway is not None:
+        return gateway
+    with _lock:
+        if _default is None:
+            config = load_config()
+            _default = Gateway(config=config, transport=RequestsTransport())
+        return _default
+
+
+def reset_gateway() -> None:
+    """Forget the process's client (its token and session); the next call builds a new one."""
+    global _default
+    with _lock:
+        _default = None
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **_: Any) -> None:
+    if setting.startswith("POLYMARKET_"):
+        reset_gateway()

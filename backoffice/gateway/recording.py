@@ -1,0 +1,92 @@
+"""Recording each attempt. The recorder is a seam: today every attempt is one INSERT in autocommit
+(the gateway never runs inside a transaction, so the row is committed at once and survives whatever
+the caller does next); a bulk job may later pass a buffering recorder to `Gateway.using()`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db import DatabaseError
+
+from backoffice.gateway.models import GatewayCall
+
+logger = logging.getLogger(__name__)
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who a call is for: the staff member, else the origin ("command:kyc_sync")."""
+
+    actor: Actor
+    origin: str
+    request_id: str
+    participant_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class CallAttempt:
+    started_at: dt.datetime
+    environment: str
+    operation: str
+    method: str
+    endpoint: str
+    attempt: int
+    http_status: int | None
+    outcome: str
+    error_code: str
+    latency_ms: int
+    context: CallContext
+    exchange_ids: dict[str, str] = field(default_factory=dict)
+
+
+class CallRecorder(Protocol):
+    def record(self, attempt: CallAttempt) -> None: ...
+
+
+class DatabaseRecorder:
+    """One GatewayCall row per attempt. A failure to record is logged, never raised: the call
+    itself has happened and its outcome must reach the caller."""
+
+    def record(self, attempt: CallAttempt) -> None:
+        actor = attempt.context.actor
+        user = actor if isinstance(actor, User) and actor.is_authenticated else None
+        try:
+            GatewayCall.objects.create(
+                started_at=attempt.started_at,
+                environment=attempt.environment,
+                operation=attempt.operation,
+                method=attempt.method,
+                endpoint=attempt.endpoint[:120],
+                participant_id=attempt.context.participant_id[:200],
+                actor=user,
+                origin=attempt.context.origin[:100],
+                attempt=attempt.attempt,
+                http_status=attempt.http_status,
+                outcome=attempt.outcome[:40],
+                error_code=attempt.error_code[:40],
+                latency_ms=max(0, attempt.latency_ms),
+                idempotency_key=attempt.context.idempotency_key[:100],
+                exchange_ids=attempt.exchange_ids,
+                request_id=attempt.context.request_id[:64],
+            )
+        except DatabaseError:
+            logger.exception(
+                "could not record gateway call %s attempt %s", attempt.operation, attempt.attempt
+            )
+
+
+class MemoryRecorder:
+    """Keeps attempts in a list (tests, and benchmarks that must not measure the database)."""
+
+    def __init__(self) -> None:
+        self.attempts: list[CallAttempt] = []
+
+    def record(self, attempt: CallAttempt) -> None:
+        self.attempts.append(attempt)

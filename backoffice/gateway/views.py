@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from backoffice.gateway.charts import error_rate_chart, latency_chart
+from backoffice.gateway.selectors import (
+    DEFAULT_WINDOW,
+    WINDOWS,
+    gateway_health,
+    operations_summary,
+)
+from backoffice.http import HtmxHttpRequest
+
+
+@require_GET
+@permission_required("gateway.view_gatewaycall", raise_exception=True)
+def health(request: HtmxHttpRequest) -> HttpResponse:
+    """Is the exchange well? Error rate and latency of our calls over time; htmx refreshes the
+    charts in place every minute and swaps them when another window is chosen."""
+    window_key = request.GET.get("window", DEFAULT_WINDOW)
+    if window_key not in WINDOWS:
+        window_key = DEFAULT_WINDOW
+    report = gateway_health(window_key=window_key)
+    context = {
+        "health": report,
+        "windows": WINDOWS.values(),
+        "window_key": window_key,
+        "error_chart": error_rate_chart(report.buckets, report.window),
+        "latency_chart": latency_chart(report.buckets, report.window),
+        "operations": operations_summary(window_key=window_key),
+    }
+    template = "gateway/health.html#report" if request.htmx else "gateway/health.html"
+    return render(request, template, context)

@@ -1,0 +1,119 @@
+"""The exchange-health page and the read-only admin of calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+
+from backoffice.gateway.models import GatewayCall
+from backoffice.gateway.selectors import gateway_health
+
+
+def call(
+    minutes_ago: float, *, latency: int, outcome: str = "ok", operation: str = "whoami", now=None
+):
+    now = now or timezone.now()
+    return GatewayCall(
+        started_at=now - dt.timedelta(minutes=minutes_ago),
+        environment="sandbox",
+        operation=operation,
+        method="GET",
+        endpoint="/v1/whoami",
+        attempt=1,
+        http_status=200 if outcome == "ok" else 503,
+        outcome=outcome,
+        latency_ms=latency,
+        origin="system",
+    )
+
+
+def test_buckets_count_errors_and_read_percentiles(db):
+    now = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
+    rows = [call(5, latency=40, now=now) for _ in range(18)]
+    rows += [
+        call(5, latency=900, outcome="Unavailable", now=now),
+        call(5, latency=4000, outcome="Timeout", now=now),
+    ]
+    rows += [call(65, latency=8, now=now)]
+    GatewayCall.objects.bulk_create(rows)
+
+    health = gateway_health(window_key="24h", now=now)
+
+    assert len(health.buckets) == 24
+    latest, previous = health.buckets[-1], health.buckets[-2]
+    assert latest.start == dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
+    assert (latest.calls, latest.errors, latest.p50_ms, latest.p95_ms) == (20, 2, 50, 1000)
+    assert (previous.calls, previous.errors, previous.p50_ms, previous.p95_ms) == (1, 0, 10, 10)
+    assert (health.calls, health.errors, health.p50_ms) == (21, 2, 50)
+    assert [b.calls for b in health.buckets[:-2]] == [0] * 22
+
+
+def test_support_sees_the_charts_without_script_or_style(db, persona):
+    GatewayCall.objects.bulk_create(
+        [call(3, latency=120), call(2, latency=80, outcome="Unavailable")]
+    )
+
+    response = persona("support").get("/gateway/health/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('<svg class="chart"') == 2
+    assert "<rect " in html
+    assert "<polyline " in html
+    assert "1 of 2 calls failed (50.0%)" in html
+    assert " style=" not in html
+    # The only script is htmx from our own static files; the charts are plain SVG.
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/django_htmx/htmx-2.min.js" defer>'
+    ]
+
+
+def test_htmx_swaps_only_the_report(db, persona):
+    response = persona("supervisor").get("/gateway/health/?window=1h", HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="report"')
+    assert '<nav class="sidenav"' not in html
+    assert "No calls in this window" in html
+
+
+def test_roles_without_the_permission_are_refused(db, persona):
+    assert persona("compliance").get("/gateway/health/").status_code == 403
+    assert persona("treasury").get("/gateway/health/").status_code == 403
+
+
+def test_the_menu_offers_the_page_to_support(db, persona):
+    html = persona("support").get("/").content.decode()
+
+    assert '<a href="/gateway/health/">Exchange health</a>' in html
+
+
+def test_the_page_costs_the_same_queries_whatever_the_row_count(
+    db, persona, django_assert_num_queries
+):
+    client = persona("support")
+    GatewayCall.objects.bulk_create([call(m, latency=m * 3) for m in range(10)])
+    client.get("/gateway/health/")
+    with django_assert_num_queries(6) as few:
+        client.get("/gateway/health/")
+    GatewayCall.objects.bulk_create([call(m % 1400, latency=m) for m in range(2000)])
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get("/gateway/health/")
+
+
+def test_the_admin_lists_calls_read_only(db, persona):
+    admin = persona("superuser")
+    row = call(1, latency=5)
+    row.save()
+
+    listing = admin.get("/admin/gateway/gatewaycall/?result=ok&operation=whoami")
+    change = admin.post(f"/admin/gateway/gatewaycall/{row.pk}/change/", {"outcome": "forged"})
+
+    assert listing.status_code == 200
+    assert '<td class="field-operation">whoami</td>' in listing.content.decode()
+    assert change.status_code == 403
+    assert admin.get("/admin/gateway/gatewaycall/add/").status_code == 403
+    row.refresh_from_db()
+    assert row.outcome == "ok"
