@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from sandbox.config import Settings
+from sandbox.server import KeepAliveHandler, SandboxServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_rate_limits:
         settings.rate_limits = False
     if args.verbose:
-        logging.getLogger("sandbox.access").setLevel(logging.INFO)
-    from sandbox.server import SandboxServer
-
+        KeepAliveHandler.access_log = True
     server = SandboxServer(settings)
     sys.stdout.write(f"Polymarket US sandbox on {server.url} (data in {args.data})\n")
     sys.stdout.flush()

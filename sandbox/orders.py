@@ -237,7 +237,7 @@ def _execution(
             reject_reason.name if reject_reason is not None else "",
             stamp,
             wire.business_date().isoformat(),
-            json.dumps(order_json(o, emit_zero=True)),
+            json.dumps(order_json(o)),
         ),
     )
     return exec_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -15,8 +14,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     # HTTP/1.1 so clients reuse connections; the gateway benchmark depends on it.
     protocol_version = "HTTP/1.1"
 
+    access_log = False  # --verbose turns it on
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if logging.getLogger("sandbox.access").isEnabledFor(logging.INFO):
+        if self.access_log:
             super().log_request(code, size)
 
 
@@ -50,7 +51,10 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self.sandbox.start_background()
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sandbox-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -33,12 +33,12 @@ def public_pem(key: rsa.RSAPrivateKey) -> str:
     )
 
 
-def assertion(key: rsa.RSAPrivateKey, client_id: str, aud: str, **overrides: Any) -> str:
+def assertion(key: rsa.RSAPrivateKey, client_id: str, audience: str, **overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": client_id,
         "sub": client_id,
-        "aud": aud,
+        "aud": audience,
         "iat": now,
         "exp": now + 300,
         "jti": str(uuid.uuid4()),
@@ -140,16 +140,17 @@ class Partner:
         return status["participantId"], status["provisionedAccount"]
 
     def deposit(self, account: str, amount: str, key: str | None = None) -> dict[str, Any]:
+        key = key or str(uuid.uuid4())
         response = self.post(
             f"{CASH}/CreateCashMovement",
             {
-                "idempotencyKey": key or str(uuid.uuid4()),
+                "idempotencyKey": key,
                 "transfer": {
                     "reason": "TRANSFER_REASON_DEPOSIT",
                     "participantAccountId": account,
                     "amount": amount,
                     "currency": "USD",
-                    "externalReference": "wallet-" + uuid.uuid4().hex[:8],
+                    "externalReference": "wallet-" + key[:8],
                 },
             },
         )
