@@ -14,13 +14,26 @@ $(VENV)/.installed: requirements-dev.txt
 .env:
 	$(PYTHON) scripts/dev_env.py > .env
 
+SANDBOX_HOST ?= 127.0.0.1
+SANDBOX_PORT ?= 8100
+SANDBOX_DATA ?= var/sandbox
+
+# The sandbox exchange runs beside the web app and stops with it (trap); the demo firm is
+# registered with a key pair generated on first run into var/ and its POLYMARKET_* lines
+# are written into .env.
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo
-	@echo "Back-office: http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"
-	@grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:    /'
-	@echo
+	@mkdir -p $(SANDBOX_DATA)
+	@$(PY) -m sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) --data $(SANDBOX_DATA) & \
+	SANDBOX_PID=$$!; \
+	trap 'kill $$SANDBOX_PID 2>/dev/null; wait $$SANDBOX_PID 2>/dev/null' EXIT INT TERM; \
+	CLIENT_ID=$$($(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --env .env --keys $(SANDBOX_DATA)) || exit 1; \
+	echo; \
+	echo "Sandbox exchange: http://$(SANDBOX_HOST):$(SANDBOX_PORT)/  (demo firm client id $$CLIENT_ID)"; \
+	echo "Back-office: http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"; \
+	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:    /'; \
+	echo; \
 	$(PY) manage.py runserver $(WEB_ADDR)
 
 test: lint typecheck pytest
