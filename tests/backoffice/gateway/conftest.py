@@ -7,6 +7,13 @@ from backoffice.gateway.client import Gateway
 from backoffice.gateway.ratelimit import RateLimiter
 from backoffice.gateway.recording import MemoryRecorder
 from tests.backoffice.gateway.fakes import FakeClock, FakeExchange, Sleeps, make_config, new_key
+from tests.sandbox.conftest import (  # noqa: F401  (the sandbox's fixtures, for test_sandbox.py)
+    participant,
+    partner,
+    sandbox,
+    sandbox_factory,
+    webhook_receiver,
+)
 
 
 @pytest.fixture(scope="session")
