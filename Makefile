@@ -55,3 +55,8 @@ lock: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache
+
+# Gateway client vs plain requests against a sandbox on loopback; writes bench/README.md.
+.PHONY: bench-gateway
+bench-gateway: $(VENV)/.installed
+	ENV_FILE=tests/test.env $(PY) -m bench.gateway

@@ -1,0 +1,260 @@
+"""Benchmark: calls per second through the gateway client against the sandbox (rate limits off),
+versus a plain `requests.get` per call, and token exchanges per 1,000 calls.
+
+    make bench-gateway            # or: ENV_FILE=tests/test.env .venv/bin/python -m bench.gateway
+
+Starts a sandbox in its own process (`python -m sandbox`, so that it does not share this process's
+GIL) on a free loopback port, registers a firm with a fresh RSA key, then times N
+`GET /v1/whoami` calls three ways, each in three rounds (the median is reported):
+
+1. the gateway (pooled session, cached token, every attempt recorded in memory), one thread;
+2. the gateway shared by 8 threads (the token must still be exchanged once);
+3. `requests.get(...)` per call with a token fetched once: a new connection every time.
+
+The results are written between the markers in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ENV_FILE", "tests/test.env")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+from backoffice.gateway.client import Gateway  # noqa: E402
+from backoffice.gateway.config import Environment, GatewayConfig, SigningKey  # noqa: E402
+from backoffice.gateway.recording import MemoryRecorder  # noqa: E402
+from backoffice.gateway.transport import RequestsTransport  # noqa: E402
+
+START, END = "<!-- gateway-results -->", "<!-- /gateway-results -->"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter and package)
+        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port),
+         "--data", str(data_dir), "--no-rate-limits"],
+        cwd=ROOT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(f"{base}/v1/health", timeout=1).ok:
+                return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("the sandbox did not start")
+
+
+def register(base: str) -> tuple[str, rsa.RSAPrivateKey]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    client_id = "bench-" + uuid.uuid4().hex[:10]
+    response = requests.post(
+        f"{base}/_sandbox/firms",
+        json={"firmId": "Bench", "clientId": client_id, "publicKeys": [public.decode()]},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return client_id, key
+
+
+def gateway_for(
+    base: str, client_id: str, key: rsa.RSAPrivateKey
+) -> tuple[Gateway, MemoryRecorder]:
+    config = GatewayConfig(
+        environment=Environment("sandbox", base, f"{base}/oauth/token"),
+        client_id=client_id,
+        keys=(SigningKey("current", key),),
+        connect_timeout=3.05,
+        read_timeout=35.0,
+        max_attempts=5,
+        backoff_base=1.0,
+        backoff_cap=8.0,
+        max_retry_wait=30.0,
+        rate_limits=False,
+        rate_limit_max_wait=60.0,
+    )
+    recorder = MemoryRecorder()
+    return Gateway(config=config, transport=RequestsTransport(), recorder=recorder), recorder
+
+
+def exchanges(recorder: MemoryRecorder) -> int:
+    return sum(1 for a in recorder.attempts if a.operation == "token" and a.outcome == "ok")
+
+
+def run_gateway(base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int) -> tuple[float, int]:
+    gateway, recorder = gateway_for(base, client_id, key)
+    gateway.whoami(actor=None)  # warm: one token, one connection
+    started = time.perf_counter()
+    for _ in range(calls):
+        gateway.whoami(actor=None)
+    elapsed = time.perf_counter() - started
+    return calls / elapsed, exchanges(recorder)
+
+
+def run_gateway_threads(
+    base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int, threads: int
+) -> tuple[float, int]:
+    gateway, recorder = gateway_for(base, client_id, key)
+    per_thread = calls // threads
+    barrier = threading.Barrier(threads + 1)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            gateway.whoami(actor=None)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()  # the token is exchanged inside the timed part, by whichever thread is first
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    return per_thread * threads / elapsed, exchanges(recorder)
+
+
+def run_plain(
+    base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int, *, pooled: bool = False
+) -> float:
+    gateway, recorder = gateway_for(base, client_id, key)
+    token = gateway.tokens.token(context=gateway._context(None), recorder=recorder).value
+    headers = {"Authorization": f"Bearer {token}"}
+    requests.get(f"{base}/v1/whoami", headers=headers, timeout=10).raise_for_status()
+    get = requests.Session().get if pooled else requests.get
+    started = time.perf_counter()
+    for _ in range(calls):
+        response = get(f"{base}/v1/whoami", headers=headers, timeout=10)
+        response.raise_for_status()
+        response.json()
+    return calls / (time.perf_counter() - started)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--write", type=Path, default=ROOT / "bench" / "README.md")
+    args = parser.parse_args()
+
+    rounds = 3
+    with tempfile.TemporaryDirectory() as data:
+        process, base = start_sandbox(Path(data))
+        try:
+            client_id, key = register(base)
+            single = [run_gateway(base, client_id, key, args.calls) for _ in range(rounds)]
+            threaded = [
+                run_gateway_threads(base, client_id, key, args.calls, args.threads)
+                for _ in range(rounds)
+            ]
+            plain = [run_plain(base, client_id, key, args.calls) for _ in range(rounds)]
+            pooled = [
+                run_plain(base, client_id, key, args.calls, pooled=True) for _ in range(rounds)
+            ]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    gw_rate = statistics.median(rate for rate, _ in single)
+    gw_exchanges = max(count for _, count in single)
+    th_rate = statistics.median(rate for rate, _ in threaded)
+    th_exchanges = max(count for _, count in threaded)
+    plain_rate = statistics.median(plain)
+    pooled_rate = statistics.median(pooled)
+    per_1000 = gw_exchanges * 1000 / (args.calls + 1)
+    when = f"{dt.datetime.now(tz=dt.UTC):%Y-%m-%d %H:%M} UTC"
+    lines = [
+        (
+            f"Run {when} on {machine()}; {args.calls} calls of `GET /v1/whoami` each way, median "
+            f"of {rounds} rounds, sandbox in its own process on loopback, rate limits off."
+        ),
+        "",
+        "| Client | Calls/s | Token exchanges |",
+        "| - | -: | -: |",
+        (
+            f"| gateway, 1 thread (pooled session, cached token, attempts recorded) "
+            f"| {gw_rate:,.0f} | at most {gw_exchanges} for {args.calls + 1} calls "
+            f"({per_1000:.1f} per 1,000) |"
+        ),
+        (
+            f"| gateway shared by {args.threads} threads | {th_rate:,.0f} "
+            f"| at most {th_exchanges} for {args.calls} calls |"
+        ),
+        (
+            f"| plain `requests.Session().get`, pooled, default trust_env (no parsing) "
+            f"| {pooled_rate:,.0f} | 1, fetched once beforehand |"
+        ),
+        (
+            f"| plain `requests.get` per call (new connection each time) "
+            f"| {plain_rate:,.0f} | 1, fetched once beforehand |"
+        ),
+        "",
+        (
+            f"Gateway / plain `requests.get`: {gw_rate / plain_rate:.2f}x single-threaded; "
+            f"gateway / default pooled session: {gw_rate / pooled_rate:.2f}x."
+        ),
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.write and args.write.exists():
+        text = args.write.read_text()
+        block = f"{START}\n{table}\n{END}"
+        if START in text:
+            text = re.sub(
+                re.escape(START) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S
+            )
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
