@@ -20,6 +20,9 @@ class Worker:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._wake = threading.Event()
+        # The background thread and /_sandbox/tick both run the tasks; one pass at a time, or a
+        # due webhook would be sent twice for one attempt.
+        self._pass = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -41,11 +44,12 @@ class Worker:
     def run_once(self) -> None:
         from sandbox import kyc, money, orders, webhooks
 
-        for task in (kyc.provision_due, money.settle_due, orders.expire_due, webhooks.deliver_due):
-            try:
-                task(self.sandbox)
-            except Exception:
-                log.exception("background task %s failed", task.__name__)
+        with self._pass:
+            for task in (kyc.provision_due, money.settle_due, orders.expire_due, webhooks.deliver_due):
+                try:
+                    task(self.sandbox)
+                except Exception:
+                    log.exception("background task %s failed", task.__name__)
 
     def _run(self) -> None:
         while not self._stop.is_set():
