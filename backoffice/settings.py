@@ -6,6 +6,8 @@ from the environment and a missing one stops start-up with a message naming it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import django_stubs_ext
@@ -57,6 +59,8 @@ INSTALLED_APPS = [
     "template_partials",
     "backoffice.audit",
     "backoffice.identity",
+    "backoffice.gateway",
+    "backoffice.pii",
     "participants",
     "funding",
     "trading",
@@ -109,6 +113,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
+    # The test database is a file too: the suite's live servers answer from threads of their own,
+    # and an in-memory database would be one connection shared by all of them. One file per run,
+    # so that two runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"backoffice-test-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -167,6 +177,22 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'; object-src 'none'"
 )
 
+# --- Personal data: encrypted at rest (MultiFernet, newest key first) and found by a keyed hash ----
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
+if not DEBUG:
+    if not PII_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "PII_ENCRYPTION_KEYS is not set. It is required when DEBUG is off: a comma-separated "
+            "list of Fernet keys, newest first."
+        )
+    if not PII_HASH_KEY:
+        raise ImproperlyConfigured("PII_HASH_KEY is not set. It is required when DEBUG is off.")
+elif not PII_ENCRYPTION_KEYS:
+    # Development without a .env: a fixed key, so that data seeded earlier stays readable.
+    PII_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTMyYnl0ZXM="]
+    PII_HASH_KEY = PII_HASH_KEY or "development-only-pii-hash-key"
+
 # --- Sign-in: behind the company's SSO proxy --------------------------------------------------------
 SSO_MODE = env.str("SSO_MODE", default="local" if DEBUG else "")
 if SSO_MODE not in {"assertion", "header", "local"}:
@@ -223,17 +249,61 @@ SSO_GROUP_ROLES: dict[str, str] = env.dict(
 
 # Each role is a Django group holding these permissions ("app_label.codename"). The domain apps add
 # theirs here as they arrive; `superuser` is not a group but Django's is_superuser.
+_ONBOARDING_READ = [
+    "participants.view_participant",
+    "participants.view_kycsubmission",
+    "participants.view_account",
+    "participants.view_kycnote",
+]
+_ONBOARDING_WORK = [
+    "participants.add_kycsubmission",
+    "participants.change_kycsubmission",
+    "participants.add_kycnote",
+]
 BACKOFFICE_ROLES: dict[str, list[str]] = {
-    "compliance": ["audit.view_auditevent"],
-    "support": [],
-    "treasury": [],
-    "supervisor": ["audit.view_auditevent", "auth.view_user"],
+    "compliance": [
+        "audit.view_auditevent",
+        *_ONBOARDING_READ,
+        *_ONBOARDING_WORK,
+        "participants.reveal_pii",
+        "participants.review_duplicate",
+    ],
+    "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK],
+    "treasury": ["participants.view_participant", "participants.view_account"],
+    "supervisor": [
+        "audit.view_auditevent",
+        "auth.view_user",
+        *_ONBOARDING_READ,
+        "participants.change_kycsubmission",
+    ],
 }
 
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Where each domain app's pages are mounted: (URL prefix, URLconf module).
+BACKOFFICE_URLCONFS: list[tuple[str, str]] = [
+    ("onboarding/", "participants.urls"),
+    ("webhooks/polymarket/", "participants.webhook_urls"),
+]
+# Extra panels on the participant page, (title, template), contributed by the funding and trading
+# apps as they arrive.
+PARTICIPANT_PAGE_PANELS: list[tuple[str, str]] = []
+
+# --- Onboarding ----------------------------------------------------------------------------------------
+# The participant-agreement version participants accept (the exchange hands it out at onboarding;
+# its sandbox accepts PMX.ISV.SANDBOX.v1.0). Configuration, never hard-coded.
+KYC_AGREEMENT_VERSION = env.str(
+    "KYC_AGREEMENT_VERSION", default="PMX.ISV.SANDBOX.v1.0" if DEBUG else ""
+)
+if not KYC_AGREEMENT_VERSION:
+    raise ImproperlyConfigured(
+        "KYC_AGREEMENT_VERSION is not set. It is required when DEBUG is off."
+    )
+# How long a submission may wait in the queue before it shows as overdue.
+KYC_SLA_HOURS = env.int("KYC_SLA_HOURS", default=24)
 
 # Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
 # in order; each domain app adds its demo data here.
@@ -247,8 +317,35 @@ LOGOUT_REDIRECT_URL = "identity:signed-out"
 # Side menu: (label, url name, permission or "" for everyone signed in). Domain apps append theirs.
 BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Home", "home", ""),
+    ("Onboarding", "participants:queue", "participants.view_kycsubmission"),
     ("Audit", "audit:events", "audit.view_auditevent"),
 ]
+
+# --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------
+# Read when the gateway is first used, not here: the web app starts without exchange credentials and
+# serves every page that does not need the exchange; the first exchange call and `manage.py
+# gateway_check` name whatever is missing. Keys are files (or a PEM in the environment), never
+# database rows. Environments: preprod, prod, sandbox (the local imitation).
+POLYMARKET_ENVIRONMENT = env.str("POLYMARKET_ENVIRONMENT", default="sandbox" if DEBUG else "")
+POLYMARKET_SANDBOX_URL = env.str("POLYMARKET_SANDBOX_URL", default="http://127.0.0.1:8100")
+POLYMARKET_CLIENT_ID = env.str("POLYMARKET_CLIENT_ID", default="")
+POLYMARKET_PRIVATE_KEY_FILE = env.str("POLYMARKET_PRIVATE_KEY_FILE", default="")
+POLYMARKET_PRIVATE_KEY = env.str("POLYMARKET_PRIVATE_KEY", default="")
+# During a key rotation: the new key, tried when the exchange no longer (or not yet) knows the other.
+POLYMARKET_PRIVATE_KEY_NEXT_FILE = env.str("POLYMARKET_PRIVATE_KEY_NEXT_FILE", default="")
+POLYMARKET_CONNECT_TIMEOUT_SECONDS = env.float("POLYMARKET_CONNECT_TIMEOUT_SECONDS", default=3.05)
+# The exchange's own gateway gives up after 30 s (504); wait a little longer than that.
+POLYMARKET_READ_TIMEOUT_SECONDS = env.float("POLYMARKET_READ_TIMEOUT_SECONDS", default=35.0)
+POLYMARKET_MAX_ATTEMPTS = env.int("POLYMARKET_MAX_ATTEMPTS", default=5)
+POLYMARKET_MAX_RETRY_WAIT_SECONDS = env.float("POLYMARKET_MAX_RETRY_WAIT_SECONDS", default=30.0)
+POLYMARKET_RATE_LIMITS = env.bool("POLYMARKET_RATE_LIMITS", default=True)
+POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS = env.float(
+    "POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0
+)
+# Who sees the record of exchange calls and the exchange-health page.
+for _role in ("support", "supervisor"):
+    BACKOFFICE_ROLES[_role].append("gateway.view_gatewaycall")
+BACKOFFICE_NAVIGATION.append(("Exchange health", "gateway:health", "gateway.view_gatewaycall"))
 
 # --- Logging: every line carries the request id; nothing logged may carry PII ----------------------
 LOGGING = {

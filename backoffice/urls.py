@@ -12,8 +12,10 @@ admin.site.site_title = "Back-office admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("", include("backoffice.identity.urls")),
     path("audit/", include("backoffice.audit.urls")),
+    path("gateway/", include("backoffice.gateway.urls")),
     # The admin never shows its own password form: everyone signs in the one way the mode allows.
     path(
         "admin/login/",
@@ -22,6 +24,8 @@ urlpatterns = [
         ),
     ),
     path("admin/", admin.site.urls),
+    # The domain apps' pages, from settings: the platform names no domain app itself.
+    *[path(prefix, include(module)) for prefix, module in settings.BACKOFFICE_URLCONFS],
 ]
 
 handler403 = "backoffice.views.permission_denied"

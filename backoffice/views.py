@@ -10,8 +10,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,6 +37,13 @@ def home(request: HttpRequest) -> HttpResponse:
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
         },
     )
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the static one."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
 
 
 @login_not_required

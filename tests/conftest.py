@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,10 +12,16 @@ from backoffice.audit.models import AuditEvent
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs a third of a second a user; the suite tests sign-in, not PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
     def make(username: str, *roles: str) -> User:
-        return cast(User, UserFactory(username=username, roles=roles))
+        return UserFactory.create(username=username, roles=roles)
 
     return make
 

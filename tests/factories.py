@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 import factory
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from backoffice.identity.roles import user_apply_roles
+from backoffice.pii.crypto import pii_hash
+from participants.models import Firm, KycSubmission, Participant
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -24,3 +28,45 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create and extracted:
             user_apply_roles(user=cast(User, self), roles=set(extracted), actor=None, source="test")
+
+
+class FirmFactory(factory.django.DjangoModelFactory[Firm]):
+    class Meta:
+        model = Firm
+        django_get_or_create = ("environment",)
+
+    environment = "sandbox"
+    client_id = "client-acme"
+    firm_id = "ISV-Participant-Acme"
+    webhook_secret = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
+
+
+class ParticipantFactory(factory.django.DjangoModelFactory[Participant]):
+    class Meta:
+        model = Participant
+
+    firm = factory.SubFactory(FirmFactory)
+    external_id = factory.Sequence(lambda n: f"user-{n:05d}")
+
+
+class KycSubmissionFactory(factory.django.DjangoModelFactory[KycSubmission]):
+    class Meta:
+        model = KycSubmission
+
+    participant = factory.SubFactory(ParticipantFactory)
+    status = "pending"
+    ssn = factory.Sequence(lambda n: f"{100000000 + n:09d}")
+    ssn_hash = factory.LazyAttribute(lambda s: pii_hash(s.ssn))
+    first_name = "Jane"
+    last_name = "Doe"
+    date_of_birth = dt.date(1985, 10, 2)
+    email = "jane.doe@example.com"
+    phone_number = "+12125551234"
+    address_line_1 = "1 Main Street"
+    city = "New York"
+    state = "NY"
+    postal_code = "10001"
+    ip_address = "198.51.100.7"
+    agreement_version = "PMX.ISV.SANDBOX.v1.0"
+    agreement_signed_at = factory.LazyFunction(timezone.now)
+    submitted_by = factory.SubFactory(UserFactory)

@@ -18,6 +18,9 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "backoffice.example.com",
     "SSO_MODE": "header",
     "SSO_TRUSTED_PROXIES": "10.0.0.0/8",
+    "PII_ENCRYPTION_KEYS": "_iqteV55Gj3vKgd0djHeZAS7V-TSZnfwkeCcMxRUPi4=",
+    "PII_HASH_KEY": "a-production-hash-key",
+    "KYC_AGREEMENT_VERSION": "08.06.2026",
 }
 
 
@@ -49,6 +52,8 @@ def run_django(
         ({"SSO_TRUSTED_PROXIES": None}, "SSO_TRUSTED_PROXIES (CIDRs) is required"),
         ({"SSO_MODE": "local"}, "SSO_MODE=local (password sign-in) is for development"),
         ({"SSO_MODE": "assertion"}, "SSO_ASSERTION_ISSUER is required"),
+        ({"PII_ENCRYPTION_KEYS": None}, "PII_ENCRYPTION_KEYS is not set"),
+        ({"PII_HASH_KEY": None}, "PII_HASH_KEY is not set"),
     ],
 )
 def test_a_missing_production_setting_stops_start_up_naming_it(missing, message):

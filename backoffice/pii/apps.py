@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PiiConfig(AppConfig):
+    name = "backoffice.pii"
+    label = "pii"
+    verbose_name = "Personal data protection"

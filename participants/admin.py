@@ -1,0 +1,135 @@
+"""Onboarding in the admin: ids and states, never personal data in clear, never searchable by it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from participants.models import (
+    Account,
+    Firm,
+    KycNote,
+    KycStatusChange,
+    KycSubmission,
+    Participant,
+    WebhookDelivery,
+)
+from participants.presenters import masked_identity
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence: shown, never edited here. Changes go through the onboarding pages' services."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Firm)
+class FirmAdmin(admin.ModelAdmin[Firm]):
+    list_display = ("firm_id", "environment", "client_id", "webhook_url")
+    fields = ("environment", "client_id", "firm_id", "display_name", "webhook_url")
+    readonly_fields = ("webhook_url",)
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = ("external_id", "participant_id", "status", "firm", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("firm",)
+    # Identifiers only: searching by a name or SSN would put personal data in the URL.
+    search_fields = ("=external_id", "=participant_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(KycSubmission)
+class KycSubmissionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "participant",
+        "status",
+        "masked_name",
+        "masked_ssn",
+        "assignee",
+        "created_at",
+    )
+    list_filter = ("status", "docv_eligible")
+    list_select_related = ("participant", "assignee")
+    search_fields = ("=participant__external_id",)
+    date_hierarchy = "created_at"
+    fields = (
+        "participant",
+        "status",
+        "masked_name",
+        "masked_ssn",
+        "masked_contact",
+        "docv_eligible",
+        "agreement_version",
+        "agreement_signed_at",
+        "decision",
+        "exchange_status",
+        "exchange_sub_status",
+        "rejection_reason",
+        "last_error",
+        "duplicate_of",
+        "submitted_by",
+        "assignee",
+        "created_at",
+        "sent_at",
+        "decided_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Name")
+    def masked_name(self, obj: KycSubmission) -> str:
+        return masked_identity(obj).name
+
+    @admin.display(description="SSN")
+    def masked_ssn(self, obj: KycSubmission) -> str:
+        return masked_identity(obj).ssn
+
+    @admin.display(description="Email / phone")
+    def masked_contact(self, obj: KycSubmission) -> str:
+        identity = masked_identity(obj)
+        return f"{identity.email} / {identity.phone_number}"
+
+
+@admin.register(KycStatusChange)
+class KycStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "submission",
+        "from_status",
+        "to_status",
+        "actor_label",
+        "source",
+        "occurred_at",
+    )
+    list_filter = ("to_status", "source")
+    list_select_related = ("submission",)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("account_id", "participant", "created_at")
+    list_select_related = ("participant",)
+    search_fields = ("=account_id", "=participant__external_id")
+
+
+@admin.register(KycNote)
+class KycNoteAdmin(ReadOnlyAdmin):
+    list_display = ("submission", "author", "created_at")
+    list_select_related = ("submission", "author")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("webhook_id", "event_type", "external_id", "outcome", "received_at")
+    list_filter = ("event_type", "outcome")
+    search_fields = ("=webhook_id", "=external_id")

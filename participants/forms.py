@@ -1,0 +1,186 @@
+"""The intake form: it refuses what the exchange would refuse, naming each bad field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+]
+# Most states set the age of majority at 18; these set it higher.
+AGE_OF_MAJORITY = {"AL": 19, "NE": 19, "MS": 21}
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,48}$")
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    return (
+        day.year
+        - date_of_birth.year
+        - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+    )
+
+
+class IntakeForm(forms.Form):
+    external_id = forms.CharField(
+        label="External id",
+        max_length=49,
+        help_text="Our id for the person: letters, digits, dot, dash, underscore; at most 49.",
+    )
+    first_name = forms.CharField(max_length=50)
+    middle_name = forms.CharField(max_length=50, required=False)
+    last_name = forms.CharField(max_length=50)
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ssn = forms.CharField(label="SSN", max_length=11, help_text="Nine digits; dashes are ignored.")
+    email = forms.EmailField(max_length=254)
+    phone_number = forms.CharField(max_length=24, help_text="E.164, e.g. +12125551234")
+    address_line_1 = forms.CharField(max_length=100)
+    address_line_2 = forms.CharField(max_length=100, required=False)
+    city = forms.CharField(max_length=60)
+    state = forms.ChoiceField(choices=[("", "—")] + [(code, code) for code in US_STATES])
+    postal_code = forms.CharField(label="ZIP code", max_length=5)
+    ip_address = forms.GenericIPAddressField(
+        label="IP address", help_text="The participant's address when they signed up."
+    )
+    session_token = forms.CharField(
+        max_length=500, required=False, help_text="Digital Intelligence token from the sign-up app."
+    )
+    docv_eligible = forms.BooleanField(
+        label="Allow a document check",
+        required=False,
+        help_text="Let the exchange ask for a photo ID instead of deciding on data alone.",
+    )
+    agreement_accepted = forms.BooleanField(label="The participant accepted the agreement")
+    agreement_signed_at = forms.DateTimeField(
+        label="Accepted at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "agreement_accepted"
+        ].help_text = f"Participant agreement version {settings.KYC_AGREEMENT_VERSION}"
+
+    def clean_external_id(self) -> str:
+        value: str = self.cleaned_data["external_id"].strip()
+        if not EXTERNAL_ID.match(value):
+            raise forms.ValidationError(
+                "Use letters, digits, dot, dash or underscore, starting with a letter or digit."
+            )
+        return value
+
+    def clean_ssn(self) -> str:
+        digits = re.sub(r"[\s-]", "", self.cleaned_data["ssn"])
+        if not re.fullmatch(r"\d{9}", digits):
+            raise forms.ValidationError("An SSN has exactly nine digits.")
+        return digits
+
+    def clean_phone_number(self) -> str:
+        value = re.sub(r"[\s().-]", "", self.cleaned_data["phone_number"])
+        if not E164.match(value):
+            raise forms.ValidationError(
+                "Give the number in E.164 form: + and country code, e.g. +12125551234."
+            )
+        return value
+
+    def clean_postal_code(self) -> str:
+        value: str = self.cleaned_data["postal_code"].strip()
+        if not re.fullmatch(r"\d{5}", value):
+            raise forms.ValidationError("A ZIP code has five digits.")
+        return value
+
+    def clean_date_of_birth(self) -> dt.date:
+        value: dt.date = self.cleaned_data["date_of_birth"]
+        today = timezone.localdate()
+        if value >= today:
+            raise forms.ValidationError("The date of birth must be in the past.")
+        if age_on(value, today) > 120:
+            raise forms.ValidationError("The date of birth is more than 120 years ago.")
+        return value
+
+    def clean_agreement_signed_at(self) -> dt.datetime:
+        value: dt.datetime = self.cleaned_data["agreement_signed_at"]
+        if value > timezone.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError("The acceptance time cannot be in the future.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        born, state = cleaned.get("date_of_birth"), cleaned.get("state")
+        if born and state:
+            majority = AGE_OF_MAJORITY.get(state, 18)
+            if age_on(born, timezone.localdate()) < majority:
+                self.add_error(
+                    "date_of_birth", f"The participant must be at least {majority} in {state}."
+                )
+        return cleaned
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        min_length=10,
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Why you need to see it; this is recorded.",
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Note")

@@ -1,0 +1,239 @@
+"""Onboarding: the firm, the participants it onboards, their KYC submissions and accounts.
+
+Personal data sits only on the KYC submission (what we sent the exchange, as evidence), encrypted
+at rest. The participant holds identifiers: ours (`external_id`) and the exchange's.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from backoffice.pii.fields import EncryptedDateField, EncryptedTextField
+
+
+class Environment(models.TextChoices):
+    PREPROD = "preprod", "Pre-production"
+    PROD = "prod", "Production"
+    SANDBOX = "sandbox", "Local sandbox"
+
+
+class Firm(models.Model):
+    """The partner firm as the exchange knows it: one per environment."""
+
+    environment = models.CharField(max_length=16, choices=Environment.choices, unique=True)
+    client_id = models.CharField(max_length=128)
+    firm_id = models.CharField(max_length=128, help_text="The exchange's firm id, from whoami.")
+    display_name = models.CharField(max_length=200, blank=True)
+    # Standard Webhooks secrets ("whsec_..."): the current one, and during rotation the previous
+    # one, which signatures may still use until the exchange has switched.
+    webhook_secret = EncryptedTextField(blank=True)
+    webhook_secret_previous = EncryptedTextField(blank=True)
+    webhook_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.firm_id} ({self.environment})"
+
+
+class Participant(models.Model):
+    class Status(models.TextChoices):
+        ONBOARDING = "onboarding", "Onboarding"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="participants")
+    external_id = models.CharField(
+        max_length=49, help_text="Our id for the person, sent as external_id."
+    )
+    participant_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The exchange's id, firms/.../users/...; empty until provisioned.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONBOARDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "external_id"], name="participant_external_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["participant_id"],
+                condition=~Q(participant_id=""),
+                name="participant_exchange_id_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="participant_status_created")
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Account(models.Model):
+    """A trading account the exchange provisioned for a participant."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="accounts")
+    account_id = models.CharField(
+        max_length=200, unique=True, help_text="firms/ISV-.../accounts/..."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class KycSubmission(models.Model):
+    """One KYC evaluation: every field `POST /v1/kyc/start` takes, and what the exchange decided."""
+
+    class Status(models.TextChoices):
+        HELD_DUPLICATE = "held_duplicate", "Held: possible duplicate"
+        PENDING = "pending", "Waiting to be sent"
+        SUBMITTING = "submitting", "Being sent"
+        SUBMIT_FAILED = "submit_failed", "Sending failed"
+        AWAITING_PROVISIONING = "awaiting_provisioning", "Approved, awaiting account"
+        DOCUMENT_CHECK = "document_check", "Document check"
+        MANUAL_REVIEW = "manual_review", "Manual review"
+        RESUBMIT = "resubmit", "Resubmission requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="kyc_submissions"
+    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+
+    # Identity, encrypted at rest. ssn_hash finds exact duplicates without decrypting anything.
+    ssn = EncryptedTextField()
+    ssn_hash = models.CharField(max_length=64, db_index=True)
+    first_name = EncryptedTextField()
+    middle_name = EncryptedTextField(blank=True)
+    last_name = EncryptedTextField()
+    date_of_birth = EncryptedDateField()
+    email = EncryptedTextField()
+    phone_number = EncryptedTextField()
+    address_line_1 = EncryptedTextField()
+    address_line_2 = EncryptedTextField(blank=True)
+    city = EncryptedTextField()
+    state = EncryptedTextField()
+    postal_code = EncryptedTextField()
+    country = models.CharField(max_length=2, default="US")
+    ip_address = EncryptedTextField()
+    session_token = EncryptedTextField(blank=True)
+    docv_eligible = models.BooleanField(default=False)
+    agreement_version = models.CharField(max_length=64)
+    agreement_signed_at = models.DateTimeField()
+
+    # The exchange's answer, passed through as received (informational: control flow keys off
+    # the presence of a document check and the webhook's event type).
+    decision = models.CharField(max_length=32, blank=True)
+    exchange_status = models.CharField(max_length=32, blank=True)
+    exchange_sub_status = models.CharField(max_length=64, blank=True)
+    rejection_reason = models.CharField(max_length=200, blank=True)
+    # The document-check link and token are secrets: encrypted, masked, revealed on request.
+    docv_url = EncryptedTextField(blank=True)
+    docv_token = EncryptedTextField(blank=True)
+    last_error = models.CharField(
+        max_length=300, blank=True, help_text="Why sending failed; no PII."
+    )
+
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="An earlier submission of another participant with the same SSN.",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # A lease so that two runs of kyc_sync (or a retry and a sync) never work one row at once.
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions = [
+            ("reveal_pii", "Can reveal a participant's personal data, giving a reason"),
+            (
+                "review_duplicate",
+                "Can release or withdraw a submission held as a possible duplicate",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="kyc_status_created"),
+            models.Index(fields=["assignee", "status"], name="kyc_assignee_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country="US"),
+                name="kyc_country_us",
+                violation_error_message="Only US participants can be onboarded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"KYC #{self.pk} ({self.get_status_display()})"
+
+
+class KycStatusChange(models.Model):
+    """One move of a submission's state: the timeline an examiner reads."""
+
+    submission = models.ForeignKey(KycSubmission, on_delete=models.PROTECT, related_name="history")
+    from_status = models.CharField(max_length=24, choices=KycSubmission.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=KycSubmission.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=32, help_text="staff, exchange response, webhook or poll")
+    detail = models.CharField(max_length=300, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class KycNote(models.Model):
+    submission = models.ForeignKey(KycSubmission, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author_id} on KYC #{self.submission_id}"
+
+
+class WebhookDelivery(models.Model):
+    """Each webhook the exchange delivered, by its id, so a replay is recognised and ignored.
+
+    Only identifiers are kept: the payload may carry a date of birth.
+    """
+
+    webhook_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=49, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.webhook_id}"

@@ -1,0 +1,103 @@
+"""Reads for onboarding pages and jobs that are more than a filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from participants.models import Firm, KycSubmission, Participant
+from participants.states import OPEN_AT_EXCHANGE
+
+S = KycSubmission.Status
+
+
+class FirmNotSetUp(Exception):
+    """No Firm row for the configured exchange environment: run `manage.py firm_setup`."""
+
+
+def current_firm() -> Firm:
+    try:
+        return Firm.objects.get(environment=settings.POLYMARKET_ENVIRONMENT)
+    except Firm.DoesNotExist as exc:
+        raise FirmNotSetUp(
+            f"No firm is set up for the {settings.POLYMARKET_ENVIRONMENT} environment; run manage.py firm_setup."
+        ) from exc
+
+
+def submission_for_user(*, user: User, pk: int) -> KycSubmission:
+    """The submission `pk` if `user` may see it (404 otherwise): the one door pages go through."""
+    if not user.has_perm("participants.view_kycsubmission"):
+        raise Http404
+    try:
+        return KycSubmission.objects.select_related("participant", "submitted_by", "assignee").get(
+            pk=pk
+        )
+    except KycSubmission.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def participant_for_user(*, user: User, pk: int) -> Participant:
+    if not user.has_perm("participants.view_participant"):
+        raise Http404
+    try:
+        return Participant.objects.select_related("firm").get(pk=pk)
+    except Participant.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""
+    assignee: str = ""  # "", "me", "none" or a username
+    overdue: bool = False
+
+
+def sla_deadline_cutoff() -> dt.datetime:
+    return timezone.now() - dt.timedelta(hours=settings.KYC_SLA_HOURS)
+
+
+def queue(*, filters: QueueFilters, user: User) -> QuerySet[KycSubmission]:
+    submissions = KycSubmission.objects.select_related("participant", "assignee").order_by(
+        "created_at", "id"
+    )
+    if filters.status:
+        submissions = submissions.filter(status=filters.status)
+    else:
+        submissions = submissions.exclude(status__in=[S.APPROVED, S.REJECTED, S.WITHDRAWN])
+    if filters.assignee == "me":
+        submissions = submissions.filter(assignee=user)
+    elif filters.assignee == "none":
+        submissions = submissions.filter(assignee__isnull=True)
+    elif filters.assignee:
+        submissions = submissions.filter(assignee__username=filters.assignee)
+    if filters.overdue:
+        submissions = submissions.filter(created_at__lt=sla_deadline_cutoff())
+    return submissions
+
+
+def counts_by_status() -> dict[str, int]:
+    rows = KycSubmission.objects.values("status").annotate(n=Count("id")).order_by()
+    return {row["status"]: row["n"] for row in rows}
+
+
+def submissions_to_sync(*, stale_after: dt.timedelta) -> QuerySet[KycSubmission]:
+    """Submissions whose fate the exchange knows and we may not: open ones, ones whose send
+    failed (the exchange may have received it all the same), and sends that never finished."""
+    now = timezone.now()
+    stuck = KycSubmission.objects.filter(status=S.SUBMITTING, sent_at__lt=now - stale_after)
+    waiting = KycSubmission.objects.filter(status__in=[*OPEN_AT_EXCHANGE, S.SUBMIT_FAILED])
+    return (waiting | stuck).select_related("participant").order_by("id")
+
+
+def staff_who_can_work_the_queue() -> QuerySet[User]:
+    return (
+        User.objects.filter(is_active=True, groups__permissions__codename="change_kycsubmission")
+        .distinct()
+        .order_by("username")
+    )

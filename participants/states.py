@@ -1,0 +1,103 @@
+"""The KYC submission's state machine: the one table of allowed moves, and the one function that
+makes a move, writes its history row and audits it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from backoffice.audit.services import Actor, audit_record
+from participants.models import KycStatusChange, KycSubmission, Participant
+
+S = KycSubmission.Status
+
+# Where the exchange's answer can take a submission once it has been sent.
+_EXCHANGE_OUTCOMES: set[str] = {
+    S.AWAITING_PROVISIONING,
+    S.DOCUMENT_CHECK,
+    S.MANUAL_REVIEW,
+    S.RESUBMIT,
+    S.APPROVED,
+    S.REJECTED,
+}
+
+ALLOWED: dict[str, set[str]] = {
+    S.HELD_DUPLICATE: {S.PENDING, S.WITHDRAWN},
+    S.PENDING: {S.SUBMITTING, S.WITHDRAWN},
+    S.SUBMITTING: {S.SUBMIT_FAILED} | _EXCHANGE_OUTCOMES,
+    # A failed send is retried, withdrawn, or found by the status poll to have reached the exchange.
+    S.SUBMIT_FAILED: {S.SUBMITTING, S.WITHDRAWN} | _EXCHANGE_OUTCOMES,
+    S.AWAITING_PROVISIONING: {S.APPROVED, S.REJECTED},
+    S.DOCUMENT_CHECK: _EXCHANGE_OUTCOMES - {S.DOCUMENT_CHECK},
+    S.MANUAL_REVIEW: _EXCHANGE_OUTCOMES - {S.MANUAL_REVIEW},
+    S.RESUBMIT: (_EXCHANGE_OUTCOMES - {S.RESUBMIT}) | {S.WITHDRAWN},
+    S.APPROVED: set(),
+    S.REJECTED: set(),
+    S.WITHDRAWN: set(),
+}
+
+OPEN_AT_EXCHANGE = frozenset(
+    {S.AWAITING_PROVISIONING, S.DOCUMENT_CHECK, S.MANUAL_REVIEW, S.RESUBMIT}
+)
+TERMINAL = frozenset(status for status, moves in ALLOWED.items() if not moves)
+
+_PARTICIPANT_STATUS: dict[str, str] = {
+    S.APPROVED: Participant.Status.ACTIVE,
+    S.REJECTED: Participant.Status.REJECTED,
+    S.WITHDRAWN: Participant.Status.WITHDRAWN,
+}
+
+
+class KycTransitionRefused(Exception):
+    def __init__(self, submission: KycSubmission, to_status: str) -> None:
+        super().__init__(
+            f"KYC #{submission.pk} cannot move from {submission.status} to {to_status}"
+        )
+        self.from_status = submission.status
+        self.to_status = to_status
+
+
+def can_move(from_status: str, to_status: str) -> bool:
+    return to_status in ALLOWED[from_status]
+
+
+@transaction.atomic
+def kyc_submission_transition(
+    *, submission: KycSubmission, to_status: str, actor: Actor, source: str, detail: str = ""
+) -> KycSubmission:
+    """Move `submission` to `to_status` or raise KycTransitionRefused; nothing else changes state.
+
+    The row is locked and re-read first, so a webhook and a poll arriving together cannot both
+    move it from the same starting point.
+    """
+    locked = KycSubmission.objects.select_for_update().get(pk=submission.pk)
+    if not can_move(locked.status, to_status):
+        raise KycTransitionRefused(locked, to_status)
+    now = timezone.now()
+    from_status = locked.status
+    KycSubmission.objects.filter(pk=locked.pk).update(status=to_status, status_changed_at=now)
+    submission.status = locked.status = to_status
+    submission.status_changed_at = now
+    user = actor if isinstance(actor, User) else None
+    KycStatusChange.objects.create(
+        submission=locked,
+        from_status=from_status,
+        to_status=to_status,
+        actor=user,
+        actor_label=user.get_username() if user else source,
+        source=source,
+        detail=detail[:300],
+        occurred_at=now,
+    )
+    if to_status in _PARTICIPANT_STATUS:
+        Participant.objects.filter(pk=locked.participant_id).update(
+            status=_PARTICIPANT_STATUS[to_status]
+        )
+    audit_record(
+        actor=actor,
+        action="participants.kyc.status_changed",
+        target=locked,
+        payload={"from": from_status, "to": to_status, "source": source},
+    )
+    return submission

@@ -1,0 +1,369 @@
+"""Onboarding pages for compliance and support. Plain views: the page, or for htmx its partial."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from backoffice import context
+from backoffice.audit.services import audit_record
+from backoffice.http import HtmxHttpRequest
+from participants import selectors, services
+from participants.forms import IntakeForm, NoteForm, RevealForm
+from participants.models import KycSubmission
+from participants.presenters import age, age_label, identity_rows, masked_identity
+from participants.selectors import FirmNotSetUp, QueueFilters
+from participants.webhooks import kyc_webhook_receive
+
+S = KycSubmission.Status
+PAGE_SIZE = 50
+
+
+def _user(request: HtmxHttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # LoginRequiredMiddleware admits no one else
+    return user
+
+
+def _filters(request: HtmxHttpRequest) -> QueueFilters:
+    status = request.GET.get("status", "")
+    return QueueFilters(
+        status=status if status in S.values else "",
+        assignee=request.GET.get("assignee", "")[:150],
+        overdue=request.GET.get("overdue") == "1",
+    )
+
+
+@require_GET
+@permission_required("participants.view_kycsubmission", raise_exception=True)
+def queue(request: HtmxHttpRequest) -> HttpResponse:
+    user = _user(request)
+    filters = _filters(request)
+    rows = selectors.queue(filters=filters, user=user)
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        rows = rows.filter(id__gt=int(after))
+    page = list(rows[: PAGE_SIZE + 1])
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    now = timezone.now()
+    sla = selectors.sla_deadline_cutoff()
+    items = [
+        {
+            "submission": s,
+            "identity": masked_identity(s),
+            "age": age_label(age(s, now)),
+            "overdue": s.created_at < sla,
+        }
+        for s in page
+    ]
+    querystring = request.GET.copy()
+    querystring.pop("after", None)
+    counts = selectors.counts_by_status()
+    context_data = {
+        "items": items,
+        "filters": filters,
+        "next_after": page[-1].pk if more else None,
+        "querystring": querystring.urlencode(),
+        "status_tabs": [(value, label, counts.get(value, 0)) for value, label in S.choices],
+        "open_count": sum(
+            n for st, n in counts.items() if st not in {S.APPROVED, S.REJECTED, S.WITHDRAWN}
+        ),
+        "staff": selectors.staff_who_can_work_the_queue(),
+        "can_work": user.has_perm("participants.change_kycsubmission"),
+        "sla_hours": settings.KYC_SLA_HOURS,
+    }
+    template = (
+        "participants/queue.html#queue-table"
+        if request.htmx and request.htmx.target == "queue-table"
+        else "participants/queue.html"
+    )
+    return render(request, template, context_data)
+
+
+@require_POST
+@permission_required("participants.change_kycsubmission", raise_exception=True)
+def assign(request: HtmxHttpRequest) -> HttpResponse:
+    user = _user(request)
+    ids = [int(v) for v in request.POST.getlist("submission") if v.isdigit()]
+    target = request.POST.get("assignee", "")
+    one = request.POST.get("assign_one", "")
+    if one.isdigit():  # a row's own "Assign to me" button
+        ids, target = [int(one)], "me"
+    assignee: User | None
+    if target == "me":
+        assignee = user
+    elif target == "":
+        assignee = None
+    else:
+        assignee = selectors.staff_who_can_work_the_queue().filter(username=target).first()
+        if assignee is None:
+            messages.error(request, "Choose someone who works the onboarding queue.")
+            return redirect(_back(request))
+    if not ids:
+        messages.error(request, "Select at least one submission.")
+        return redirect(_back(request))
+    changed = services.kyc_submissions_assign(submission_ids=ids, assignee=assignee, actor=user)
+    who = assignee.get_username() if assignee else "nobody"
+    messages.success(
+        request, f"Assigned {changed} submission{'s' if changed != 1 else ''} to {who}."
+    )
+    return redirect(_back(request))
+
+
+def _back(request: HtmxHttpRequest) -> str:
+    """Where an action returns: the page it came from, if it is one of ours."""
+    nxt = request.POST.get("next", "")
+    return nxt if nxt.startswith("/onboarding/") else reverse("participants:queue")
+
+
+@permission_required("participants.add_kycsubmission", raise_exception=True)
+def intake(request: HtmxHttpRequest) -> HttpResponse:
+    initial = {"agreement_signed_at": timezone.localtime().replace(second=0, microsecond=0)}
+    form = IntakeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            submission = services.participant_intake(
+                firm=selectors.current_firm(), data=form.cleaned_data, actor=_user(request)
+            )
+        except services.OnboardingError as exc:
+            form.add_error(exc.field, exc.message)
+        except FirmNotSetUp as exc:
+            form.add_error(None, str(exc))
+        else:
+            _announce(request, submission)
+            url = reverse("participants:participant", args=[submission.participant_id])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    template = (
+        "participants/intake.html#intake-form" if request.htmx else "participants/intake.html"
+    )
+    return render(
+        request, template, {"form": form, "agreement_version": settings.KYC_AGREEMENT_VERSION}
+    )
+
+
+def _announce(request: HtmxHttpRequest, submission: KycSubmission) -> None:
+    """Tells the staff member, in words, where the submission stands after an action."""
+    status = submission.status
+    if status == S.SUBMIT_FAILED:
+        messages.error(
+            request,
+            f"The exchange did not take the submission: {submission.last_error} It is saved and was "
+            "not sent twice; use Retry when the exchange is back.",
+        )
+    elif status == S.HELD_DUPLICATE:
+        messages.warning(
+            request,
+            "Another participant has the same SSN: compliance must review this before it is sent.",
+        )
+    elif status == S.DOCUMENT_CHECK:
+        messages.info(
+            request,
+            "The exchange asks for a photo ID. Give the participant the document-check link.",
+        )
+    else:
+        messages.success(request, f"Submitted to the exchange: {submission.get_status_display()}.")
+
+
+@require_GET
+@permission_required("participants.view_participant", raise_exception=True)
+def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    person = selectors.participant_for_user(user=user, pk=pk)
+    submissions = list(
+        person.kyc_submissions.select_related("submitted_by", "assignee").order_by("-id")
+    )
+    current = submissions[0] if submissions else None
+    history = list(current.history.select_related("actor")) if current else []
+    context_data: dict[str, Any] = {
+        "participant": person,
+        "current": current,
+        "earlier": submissions[1:],
+        "identity_rows": identity_rows(current) if current else [],
+        "history": history,
+        "accounts": list(person.accounts.order_by("created_at")),
+        "notes": list(current.notes.select_related("author")) if current else [],
+        "note_form": NoteForm(),
+        "reveal_form": RevealForm(),
+        "can_reveal": user.has_perm("participants.reveal_pii"),
+        "can_work": user.has_perm("participants.change_kycsubmission"),
+        "can_review_duplicate": user.has_perm("participants.review_duplicate"),
+        "can_note": user.has_perm("participants.add_kycnote"),
+        "panels": settings.PARTICIPANT_PAGE_PANELS,
+    }
+    return render(request, "participants/participant.html", context_data)
+
+
+@require_POST
+def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
+    user = _user(request)
+    submission = selectors.submission_for_user(user=user, pk=pk)
+    if not user.has_perm("participants.reveal_pii"):
+        raise PermissionDenied("Only compliance may reveal personal data.")
+    form = RevealForm(request.POST)
+    value = ""
+    if form.is_valid():
+        try:
+            value = services.kyc_pii_reveal(
+                submission=submission, field=field, reason=form.cleaned_data["reason"], actor=user
+            )
+        except services.OnboardingError as exc:
+            form.add_error("reason" if exc.field == "reason" else None, exc.message)
+    masked = {row[0]: row[2] for row in identity_rows(submission)}
+    return render(
+        request,
+        "participants/participant.html#revealed",
+        {
+            "form": form,
+            "value": value,
+            "field": field,
+            "masked": masked.get(field, ""),
+            "current": submission,
+            "revealed": not form.errors,
+        },
+    )
+
+
+@require_POST
+@permission_required("participants.change_kycsubmission", raise_exception=True)
+def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_for_user(user=_user(request), pk=pk)
+    if submission.status != S.SUBMIT_FAILED:
+        messages.error(request, "Only a submission whose sending failed can be retried.")
+    else:
+        try:
+            submission = services.kyc_submission_send(submission=submission, actor=_user(request))
+        except services.OnboardingError as exc:
+            messages.error(request, exc.message)
+        else:
+            submission.refresh_from_db()
+            _announce(request, submission)
+    return redirect("participants:participant", submission.participant_id)
+
+
+@require_POST
+@permission_required("participants.review_duplicate", raise_exception=True)
+def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    submission = selectors.submission_for_user(user=user, pk=pk)
+    decision = request.POST.get("decision")
+    if submission.status != S.HELD_DUPLICATE:
+        messages.error(request, "This submission is not held as a possible duplicate.")
+    elif decision == "release":
+        submission = services.kyc_submission_release(submission=submission, actor=user)
+        _announce(request, submission)
+    elif decision == "withdraw":
+        reason = request.POST.get("reason", "").strip()[:300]
+        if len(reason) < 10:
+            messages.error(request, "Give a reason of at least 10 characters to withdraw.")
+        else:
+            services.kyc_submission_withdraw(submission=submission, actor=user, reason=reason)
+            messages.success(request, "The submission was withdrawn and will not be sent.")
+    else:
+        messages.error(request, "Choose to release or to withdraw.")
+    return redirect("participants:participant", submission.participant_id)
+
+
+@require_POST
+@permission_required("participants.add_kycnote", raise_exception=True)
+def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_for_user(user=_user(request), pk=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.kyc_note_add(
+            submission=submission, text=form.cleaned_data["text"], actor=_user(request)
+        )
+        messages.success(request, "Note added.")
+    else:
+        messages.error(request, "A note needs text, at most 2,000 characters.")
+    return redirect("participants:participant", submission.participant_id)
+
+
+class _Echo:
+    """A file that hands back what is written, so csv.writer can feed a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@permission_required("participants.view_kycsubmission", raise_exception=True)
+def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
+    """The queue as CSV, masked exactly as on screen, streamed so that size does not matter."""
+    user = _user(request)
+    rows = selectors.queue(filters=_filters(request), user=user).iterator(chunk_size=500)
+    sla = selectors.sla_deadline_cutoff()
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(
+            [
+                "submission",
+                "external_id",
+                "name",
+                "ssn",
+                "status",
+                "created_at",
+                "overdue",
+                "assignee",
+            ]
+        )
+        for s in rows:
+            identity = masked_identity(s)
+            yield writer.writerow(
+                [
+                    s.pk,
+                    s.participant.external_id,
+                    identity.name,
+                    identity.ssn,
+                    s.status,
+                    s.created_at.isoformat(),
+                    "yes" if s.created_at < sla else "no",
+                    s.assignee.get_username() if s.assignee else "",
+                ]
+            )
+
+    audit_record(
+        actor=user,
+        action="participants.kyc.exported",
+        payload={"filters": request.GET.urlencode()[:200]},
+    )
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="onboarding-{timezone.localdate():%Y%m%d}.csv"'
+    )
+    return response
+
+
+@csrf_exempt  # signed by the exchange instead (Standard Webhooks), and never cookie-authenticated
+@login_not_required
+@require_POST
+def kyc_webhook(request: HtmxHttpRequest) -> HttpResponse:
+    headers = {
+        name: request.headers.get(name, "")
+        for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    }
+    current = context.current()
+    with context.bound(
+        context.RequestContext(
+            request_id=current.request_id if current else context.new_request_id(),
+            client_ip=current.client_ip if current else None,
+            origin="webhook:kyc",
+        )
+    ):
+        receipt = kyc_webhook_receive(headers=headers, body=request.body)
+    return HttpResponse(receipt.outcome, status=receipt.status_code, content_type="text/plain")

@@ -1,0 +1,250 @@
+"""Intake and sending: the record is committed first, the exchange's answer is recorded, a failed
+send stays visible and retryable, and nothing is submitted twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from backoffice.audit.models import AuditEvent
+from backoffice.gateway import errors
+from participants.models import Account, KycSubmission, Participant
+from tests.participants.conftest import UNAVAILABLE, intake_data, status
+
+S = KycSubmission.Status
+
+
+@pytest.fixture
+def support(persona):
+    return persona("support")
+
+
+def post_intake(client, **overrides):
+    return client.post("/onboarding/new/", intake_data(**overrides))
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (status("ACCEPT", "ON_HOLD"), S.AWAITING_PROVISIONING),
+        (status("REVIEW", "ON_HOLD", docv_url="https://verify.example/d/abc"), S.DOCUMENT_CHECK),
+        (status("REVIEW", "OPEN"), S.MANUAL_REVIEW),
+        (status("RESUBMIT", "OPEN"), S.RESUBMIT),
+        (status("REJECT", "CLOSED"), S.REJECTED),
+    ],
+)
+def test_each_decision_is_recorded(support, firm, exchange, answer, expected):
+    exchange.start_answers.append(answer)
+
+    response = post_intake(support)
+
+    assert response.status_code == 302
+    submission = KycSubmission.objects.get()
+    assert submission.status == expected
+    assert submission.decision == answer.decision
+    assert [h.to_status for h in submission.history.all()] == [S.PENDING, S.SUBMITTING, expected]
+    sent = exchange.started[0]
+    assert (sent.external_id, sent.ssn, sent.phone_number) == (
+        "user-123",
+        "123456789",
+        "+12125551234",
+    )
+    assert exchange.actors[0].username == "support-persona"
+    assert response["Location"] == f"/onboarding/participants/{submission.participant_id}/"
+
+
+def test_a_document_check_keeps_the_link_as_a_secret(support, firm, exchange, persona):
+    exchange.start_answers.append(
+        status("REVIEW", "ON_HOLD", docv_url="https://verify.example/d/abc")
+    )
+    post_intake(support)
+    submission = KycSubmission.objects.get()
+
+    page = support.get(f"/onboarding/participants/{submission.participant_id}/").content.decode()
+
+    assert submission.docv_url == "https://verify.example/d/abc"
+    assert "verify.example" not in page
+    assert "Document-check link" in page
+
+
+def test_an_immediately_provisioned_answer_records_the_ids(support, firm, exchange):
+    exchange.start_answers.append(
+        status(
+            "ACCEPT",
+            "CLOSED",
+            participant_id="firms/ISV-Participant-Acme/users/user-123",
+            account="firms/ISV-Acme/accounts/a1",
+        )
+    )
+
+    post_intake(support)
+
+    participant = Participant.objects.get()
+    assert participant.participant_id == "firms/ISV-Participant-Acme/users/user-123"
+    assert participant.status == Participant.Status.ACTIVE
+    assert list(Account.objects.values_list("account_id", flat=True)) == [
+        "firms/ISV-Acme/accounts/a1"
+    ]
+
+
+def test_exchange_down_leaves_a_retryable_record_and_no_duplicate(support, firm, exchange):
+    exchange.start_answers.append(UNAVAILABLE)
+
+    response = post_intake(support)
+
+    submission = KycSubmission.objects.get()
+    assert submission.status == S.SUBMIT_FAILED
+    assert "did not answer (unavailable); nothing was sent twice" in submission.last_error
+    page = support.get(response["Location"]).content.decode()
+    assert "Retry sending" in page
+    assert "The exchange did not take the submission" in page
+
+    exchange.start_answers.append(status("ACCEPT", "ON_HOLD"))
+    retried = support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    assert retried.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == S.AWAITING_PROVISIONING
+    assert [a.external_id for a in exchange.started] == ["user-123", "user-123"]
+    assert Participant.objects.count() == 1
+    assert KycSubmission.objects.count() == 1
+
+
+def test_a_retry_of_a_submission_the_exchange_already_approved_reads_its_status(
+    support, firm, exchange
+):
+    exchange.start_answers.extend([UNAVAILABLE, errors.AlreadyExists("approved", http_status=409)])
+    exchange.status_answers.append(
+        status(
+            "ACCEPT",
+            "CLOSED",
+            participant_id="firms/P/users/user-123",
+            account="firms/I/accounts/1",
+        )
+    )
+    post_intake(support)
+    submission = KycSubmission.objects.get()
+
+    support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    submission.refresh_from_db()
+    assert submission.status == S.APPROVED
+    assert exchange.asked == ["user-123"]
+
+
+def test_only_a_failed_submission_can_be_retried(support, firm, exchange):
+    exchange.start_answers.append(status("REVIEW", "OPEN"))
+    post_intake(support)
+    submission = KycSubmission.objects.get()
+
+    support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    submission.refresh_from_db()
+    assert submission.status == S.MANUAL_REVIEW
+    assert len(exchange.started) == 1
+
+
+def test_a_used_external_id_is_refused_naming_the_field(support, firm, exchange):
+    exchange.start_answers.append(status())
+    post_intake(support)
+
+    response = post_intake(support, ssn="987654321")
+
+    assert response.status_code == 200
+    assert "This external id is already used." in response.content.decode()
+    assert KycSubmission.objects.count() == 1
+    assert len(exchange.started) == 1
+
+
+def test_bad_input_over_htmx_returns_the_form_with_errors_and_writes_nothing(
+    support, firm, exchange
+):
+    response = support.post(
+        "/onboarding/new/", intake_data(ssn="12", postal_code="ABCDE"), HTTP_HX_REQUEST="true"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<form id="intake-form"')
+    assert "An SSN has exactly nine digits." in html
+    assert "A ZIP code has five digits." in html
+    assert not Participant.objects.exists()
+    assert not exchange.started
+
+
+def test_a_good_htmx_intake_redirects_the_browser(support, firm, exchange):
+    exchange.start_answers.append(status())
+
+    response = support.post("/onboarding/new/", intake_data(), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/onboarding/participants/")
+
+
+def test_treasury_cannot_onboard(persona, firm, exchange):
+    response = persona("treasury").post("/onboarding/new/", intake_data())
+
+    assert response.status_code == 403
+    assert not Participant.objects.exists()
+    assert not exchange.started
+    assert AuditEvent.objects.filter(action="identity.access.refused").exists()
+
+
+def test_a_duplicate_ssn_is_held_for_compliance_and_not_sent(support, persona, firm, exchange):
+    exchange.start_answers.append(status())
+    post_intake(support)
+
+    post_intake(support, external_id="user-456")
+
+    held = KycSubmission.objects.get(participant__external_id="user-456")
+    assert held.status == S.HELD_DUPLICATE
+    assert KycSubmission.objects.filter(pk=held.pk, duplicate_of__participant__external_id="user-123").exists()
+    assert len(exchange.started) == 1
+    assert AuditEvent.objects.filter(
+        action="participants.kyc.duplicate_flagged", object_id=str(held.pk)
+    ).exists()
+
+    refused = support.post(f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "release"})
+    assert refused.status_code == 403
+    held.refresh_from_db()
+    assert held.status == S.HELD_DUPLICATE
+
+    exchange.start_answers.append(status("REVIEW", "OPEN", external_id="user-456"))
+    persona("compliance").post(
+        f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "release"}
+    )
+    held.refresh_from_db()
+    assert held.status == S.MANUAL_REVIEW
+    assert [a.external_id for a in exchange.started] == ["user-123", "user-456"]
+
+
+def test_compliance_can_withdraw_a_held_duplicate_with_a_reason(support, persona, firm, exchange):
+    exchange.start_answers.append(status())
+    post_intake(support)
+    post_intake(support, external_id="user-456")
+    held = KycSubmission.objects.get(participant__external_id="user-456")
+    compliance = persona("compliance")
+
+    compliance.post(
+        f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "withdraw", "reason": "short"}
+    )
+    held.refresh_from_db()
+    assert held.status == S.HELD_DUPLICATE
+
+    compliance.post(
+        f"/onboarding/submissions/{held.pk}/duplicate/",
+        {"decision": "withdraw", "reason": "Same person as user-123"},
+    )
+    held.refresh_from_db()
+    assert held.status == S.WITHDRAWN
+    assert held.participant.status == Participant.Status.WITHDRAWN
+    assert len(exchange.started) == 1
+
+
+def test_without_a_firm_the_form_says_what_to_do(support, exchange, db):
+    response = post_intake(support)
+
+    assert (
+        "No firm is set up for the sandbox environment; run manage.py firm_setup."
+        in response.content.decode()
+    )
+    assert not Participant.objects.exists()
