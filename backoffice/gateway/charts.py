@@ -75,8 +75,8 @@ def error_rate_chart(buckets: list[Bucket], window: Window) -> Chart:
     top = _nice_max(max(rates, default=0.0) * 100, 1.0)
     bars = []
     for i, bucket in enumerate(buckets):
-        if not bucket.calls:
-            continue
+        if not bucket.errors:
+            continue  # nothing to draw; the table and the latency chart show the calls
         rate = rates[i] * 100
         height = plot_height * rate / top
         bars.append(

@@ -1,0 +1,76 @@
+"""Support, in a real browser: the exchange-health charts render under the strict CSP, and the
+time-window links swap the report in place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from backoffice.gateway.models import GatewayCall
+from tests.backoffice.gateway.test_health_page import call
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[Browser]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def support_page(browser, live_server, settings) -> Iterator[Page]:
+    settings.SSO_TRUSTED_PROXIES = ["127.0.0.1/32", "::1/128"]
+    context = browser.new_context(
+        extra_http_headers={"X-Forwarded-User": "sam", "X-Forwarded-Groups": "backoffice-support"}
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_the_charts_render_without_breaking_the_content_security_policy(support_page, live_server):
+    GatewayCall.objects.bulk_create(
+        [call(m, latency=20 + m) for m in range(0, 50, 2)]
+        + [call(m, latency=900, outcome="Unavailable") for m in range(1, 30, 7)]
+    )
+    problems: list[str] = []
+    support_page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+
+    support_page.goto(f"{live_server.url}/gateway/health/")
+
+    expect(support_page.locator("svg.chart")).to_have_count(2)
+    expect(support_page.locator("svg.chart rect").first).to_be_visible()
+    expect(support_page.locator("svg.chart polyline").first).to_be_visible()
+    if os.environ.get("GATEWAY_SCREENSHOT"):
+        support_page.screenshot(path=os.environ["GATEWAY_SCREENSHOT"], full_page=True)
+    support_page.get_by_role("link", name="Last hour").click()
+    expect(support_page).to_have_url(f"{live_server.url}/gateway/health/?window=1h")
+    expect(support_page.get_by_role("link", name="Last hour")).to_have_attribute(
+        "aria-current", "page"
+    )
+    assert problems == []
