@@ -45,7 +45,12 @@ class Worker:
         from sandbox import kyc, money, orders, webhooks
 
         with self._pass:
-            for task in (kyc.provision_due, money.settle_due, orders.expire_due, webhooks.deliver_due):
+            for task in (
+                kyc.provision_due,
+                money.settle_due,
+                orders.expire_due,
+                webhooks.deliver_due,
+            ):
                 try:
                     task(self.sandbox)
                 except Exception:

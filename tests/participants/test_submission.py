@@ -197,7 +197,9 @@ def test_a_duplicate_ssn_is_held_for_compliance_and_not_sent(support, persona, f
 
     held = KycSubmission.objects.get(participant__external_id="user-456")
     assert held.status == S.HELD_DUPLICATE
-    assert KycSubmission.objects.filter(pk=held.pk, duplicate_of__participant__external_id="user-123").exists()
+    assert KycSubmission.objects.filter(
+        pk=held.pk, duplicate_of__participant__external_id="user-123"
+    ).exists()
     assert len(exchange.started) == 1
     assert AuditEvent.objects.filter(
         action="participants.kyc.duplicate_flagged", object_id=str(held.pk)
