@@ -18,23 +18,28 @@ SANDBOX_HOST ?= 127.0.0.1
 SANDBOX_PORT ?= 8100
 SANDBOX_DATA ?= var/sandbox
 
-# The sandbox exchange runs beside the web app and stops with it (trap); the demo firm is
-# registered with a key pair generated on first run into var/ and its POLYMARKET_* lines
-# are written into .env.
+# The sandbox exchange and the web app run side by side and stop together (trap). The demo firm
+# is registered at the sandbox with a key pair generated on first run into var/ (its POLYMARKET_*
+# lines go into .env); once the web app answers, firm_setup registers its KYC webhook (the
+# exchange test-posts it) and seed_demo onboards the demo participants through the real intake.
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	@mkdir -p $(SANDBOX_DATA)
 	@$(PY) -m sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) --data $(SANDBOX_DATA) & \
 	SANDBOX_PID=$$!; \
-	trap 'kill $$SANDBOX_PID 2>/dev/null; wait $$SANDBOX_PID 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$SANDBOX_PID $$WEB_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
 	CLIENT_ID=$$($(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --env .env --keys $(SANDBOX_DATA)) || exit 1; \
+	$(PY) manage.py runserver --noreload $(WEB_ADDR) & \
+	WEB_PID=$$!; \
+	$(PY) scripts/wait_for.py http://$(WEB_ADDR)/healthz || exit 1; \
+	$(PY) manage.py firm_setup --webhook-url http://$(WEB_ADDR)/webhooks/polymarket/kyc/ || exit 1; \
+	$(PY) manage.py seed_demo || exit 1; \
 	echo; \
 	echo "Sandbox exchange: http://$(SANDBOX_HOST):$(SANDBOX_PORT)/  (demo firm client id $$CLIENT_ID)"; \
-	echo "Back-office: http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"; \
-	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:    /'; \
-	echo; \
-	$(PY) manage.py runserver $(WEB_ADDR)
+	echo "Back-office:      http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"; \
+	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:         /'; \
+	echo "Stop both with Ctrl-C."; \
+	wait $$WEB_PID
 
 test: lint typecheck pytest
 

@@ -307,7 +307,7 @@ KYC_SLA_HOURS = env.int("KYC_SLA_HOURS", default=24)
 
 # Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
 # in order; each domain app adds its demo data here.
-BACKOFFICE_DEMO_SEEDERS: list[str] = []
+BACKOFFICE_DEMO_SEEDERS: list[str] = ["participants.demo.seed"]
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 
 LOGIN_URL = "identity:signin"
