@@ -151,8 +151,8 @@ def run_gateway_threads(
 def run_plain(
     base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int, *, pooled: bool = False
 ) -> float:
-    gateway, recorder = gateway_for(base, client_id, key)
-    token = gateway.tokens.token(context=gateway._context(None), recorder=recorder).value
+    gateway, _recorder = gateway_for(base, client_id, key)
+    token = gateway.current_token(actor=None).value
     headers = {"Authorization": f"Bearer {token}"}
     requests.get(f"{base}/v1/whoami", headers=headers, timeout=10).raise_for_status()
     get = requests.Session().get if pooled else requests.get

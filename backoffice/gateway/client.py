@@ -303,6 +303,11 @@ class Gateway:
             sleep=self._sleep,
         )
 
+    def current_token(self, *, actor: Actor) -> AccessToken:
+        """The access token calls are signed with (exchanging one if needed): for diagnostics."""
+        assert_outside_transaction()
+        return self.tokens.token(context=self._context(actor), recorder=self.recorder)
+
     # --- the call loop ------------------------------------------------------------------------
 
     def _context(

@@ -105,7 +105,7 @@ class Command(BaseCommand):
         except GatewayError as exc:
             raise CommandError(f"whoami failed: {exc}") from None
 
-        token = gateway.tokens.token(context=gateway._context(None), recorder=gateway.recorder)
+        token = gateway.current_token(actor=None)
         self.stdout.write(
             f"Firm:         {who.firm} ({who.firm_display_name or 'no display name'})"
         )
