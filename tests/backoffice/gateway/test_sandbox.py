@@ -23,7 +23,7 @@ from backoffice.gateway.ratelimit import RateLimiter
 from backoffice.gateway.recording import MemoryRecorder
 from backoffice.gateway.transport import Request, RequestsTransport, Response
 from tests.backoffice.gateway.fakes import FakeClock, Sleeps, make_config
-from tests.sandbox.partner import Partner
+from tests.sandbox.partner import Partner, register_partner
 
 SYMBOL = "aec-nfl-ne-den-2026-01-25"  # priceScale 100, fractionalQtyScale 100; house offer 0.55
 WHOLE = "atc-mls-atl-clt-2026-03-22-draw"  # priceScale 100, whole contracts
@@ -435,6 +435,51 @@ def test_a_keyed_write_retries_through_a_rate_limit_with_the_same_key(live, part
     assert {r.json["idempotencyKey"] for r in live.transport.to("CreateCashMovement")} == {key}
     assert movement.idempotency_key == key
     assert live.sleeps[1] == 1.0  # the Retry-After
+
+
+@pytest.mark.parametrize("kind", ["cash_pending", "cash_ambiguous"])
+def test_a_pending_or_ambiguous_transfer_is_an_answer_and_replays_to_the_same_workflow(
+    live, participant, kind
+):
+    _pid, account = participant
+    live.fault(family="cash", kind=kind, count=1, settleAfter=0)
+    key = f"dep-{uuid.uuid4()}"
+
+    def deposit():
+        return live.gateway.create_cash_movement(
+            idempotency_key=key, reason="DEPOSIT", participant_account_id=account,
+            amount=Decimal("50.00"), external_reference="journal-11", actor=None,
+        )  # fmt: skip
+
+    first = deposit()
+    live.partner.tick()
+    settled = live.gateway.get_cash_movement(workflow_id=first.workflow_id, actor=None)
+    replay = deposit()
+
+    assert first.status == f"CASH_MOVEMENT_STATUS_{kind.removeprefix('cash_').upper()}"
+    assert first.terminal is False
+    assert (settled.status, settled.terminal) == ("CASH_MOVEMENT_STATUS_CONFIRMED", True)
+    assert (replay.workflow_id, replay.status) == (
+        first.workflow_id,
+        "CASH_MOVEMENT_STATUS_CONFIRMED",
+    )
+    assert live.attempts("create_cash_movement") == [(1, 200, "ok"), (1, 200, "ok")]
+
+
+def test_the_exchanges_own_rate_limit_is_honoured_then_reported(sandbox_factory):
+    server = sandbox_factory(rate_limits=True)
+    live = Live(register_partner(server.url))
+    for _ in range(6):  # the sandbox's refdata bucket holds six calls, then refills at 6/min
+        list(live.gateway.instruments(symbols=[SYMBOL], actor=None))
+
+    with pytest.raises(errors.RateLimited) as caught:
+        list(live.gateway.instruments(symbols=[SYMBOL], actor=None))
+
+    assert caught.value.http_status == 429
+    assert caught.value.retry_after is not None
+    assert 0 < caught.value.retry_after <= 10
+    assert [outcome for _a, _s, outcome in live.attempts("instruments")[6:]] == ["RateLimited"] * 5
+    assert live.sleeps == [caught.value.retry_after] * 4  # Retry-After each time, not the backoff
 
 
 # --- pagination -----------------------------------------------------------------------------------
