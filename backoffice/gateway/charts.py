@@ -38,6 +38,7 @@ class Chart:
     plot_bottom: int
     bars: list[Bar]
     lines: dict[str, str]  # name -> SVG points
+    dots: dict[str, list[tuple[float, float]]]  # name -> (x, y) markers, visible even alone
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     empty: bool
@@ -91,7 +92,7 @@ def error_rate_chart(buckets: list[Bucket], window: Window) -> Chart:
         )
     y_ticks = [Tick(round(TOP + plot_height * (1 - f), 2), f"{top * f:g}%") for f in (0, 0.5, 1)]
     return Chart(
-        WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_height, bars, {}, y_ticks,
+        WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_height, bars, {}, {}, y_ticks,
         _x_ticks(buckets, window, slot), not any(b.calls for b in buckets),
     )  # fmt: skip
 
@@ -102,6 +103,7 @@ def latency_chart(buckets: list[Bucket], window: Window) -> Chart:
     slot = plot_width / max(1, len(buckets))
     top = _nice_max(float(max((b.p95_ms or 0 for b in buckets), default=0)), 10.0)
     lines: dict[str, str] = {}
+    dots: dict[str, list[tuple[float, float]]] = {}
     for name in ("p50_ms", "p95_ms"):
         points = []
         for i, bucket in enumerate(buckets):
@@ -109,10 +111,11 @@ def latency_chart(buckets: list[Bucket], window: Window) -> Chart:
             if value is None:
                 continue
             y = TOP + plot_height * (1 - min(value, top) / top)
-            points.append(f"{LEFT + (i + 0.5) * slot:.1f},{y:.1f}")
-        lines[name] = " ".join(points)
+            points.append((round(LEFT + (i + 0.5) * slot, 1), round(y, 1)))
+        lines[name] = " ".join(f"{x},{y}" for x, y in points)
+        dots[name] = points
     y_ticks = [Tick(round(TOP + plot_height * (1 - f), 2), f"{top * f:g} ms") for f in (0, 0.5, 1)]
     return Chart(
-        WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_height, [], lines, y_ticks,
+        WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_height, [], lines, dots, y_ticks,
         _x_ticks(buckets, window, slot), not any(b.calls for b in buckets),
     )  # fmt: skip

@@ -52,7 +52,7 @@ def support_page(browser, live_server, settings) -> Iterator[Page]:
 
 def test_the_charts_render_without_breaking_the_content_security_policy(support_page, live_server):
     GatewayCall.objects.bulk_create(
-        [call(m, latency=20 + m) for m in range(0, 50, 2)]
+        [call(m, latency=20 + m) for m in range(0, 300, 10)]  # five hours: a line, not a point
         + [call(m, latency=900, outcome="Unavailable") for m in range(1, 30, 7)]
     )
     problems: list[str] = []
@@ -66,6 +66,7 @@ def test_the_charts_render_without_breaking_the_content_security_policy(support_
     expect(support_page.locator("svg.chart")).to_have_count(2)
     expect(support_page.locator("svg.chart rect").first).to_be_visible()
     expect(support_page.locator("svg.chart polyline").first).to_be_visible()
+    expect(support_page.locator("svg.chart circle").first).to_be_visible()
     if os.environ.get("GATEWAY_SCREENSHOT"):
         support_page.screenshot(path=os.environ["GATEWAY_SCREENSHOT"], full_page=True)
     support_page.get_by_role("link", name="Last hour").click()
