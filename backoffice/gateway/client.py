@@ -557,7 +557,12 @@ class Gateway:
 
     @staticmethod
     def _movement_ids(movement: r.CashMovement) -> dict[str, str]:
-        return {"workflow_id": movement.workflow_id, "dco_transfer_id": movement.dco_transfer_id}
+        return {
+            "workflow_id": movement.workflow_id,
+            "dco_transfer_id": movement.dco_transfer_id,
+            "source_account_id": movement.source_account_id,
+            "destination_account_id": movement.destination_account_id,
+        }
 
     def create_cash_movement(
         self,
@@ -670,6 +675,7 @@ class Gateway:
                 "funding_request_id": v.funding_request_id,
                 "order_id": v.order_id,
                 "request_id": v.request_id,
+                "account": order.account,
             },
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.core import serializers
@@ -140,3 +141,28 @@ def test_the_final_error_is_recorded_on_every_attempt(db, make_gateway, fake):
         .order_by("id")
         .values_list("attempt", "outcome")
     ) == [(1, "Unavailable"), (2, "Unavailable"), (3, "Unavailable")]
+
+
+def test_a_transfer_records_its_workflow_and_accounts(db, make_gateway, fake):
+    gateway = make_gateway(recorder_=DatabaseRecorder())
+    fake.on(
+        "POST",
+        "/polymarket.us.cashmovement.v1.CashMovementService/CreateCashMovement",
+        Reply(body={"cashMovement": {
+            "workflowId": "wf-7", "status": "CASH_MOVEMENT_STATUS_CONFIRMED", "amount": "5.00",
+            "sourceAccountId": "firms/fund/accounts/funding", "destinationAccountId": "firms/ISV-Acme/accounts/1",
+        }}),
+    )  # fmt: skip
+
+    gateway.create_cash_movement(
+        idempotency_key="dep-7", reason="DEPOSIT", participant_account_id="firms/ISV-Acme/accounts/1",
+        amount=Decimal("5.00"), external_reference="j-7", actor=None,
+    )  # fmt: skip
+
+    row = GatewayCall.objects.get(operation="create_cash_movement")
+    assert (row.idempotency_key, row.participant_id) == ("dep-7", "")
+    assert row.exchange_ids == {
+        "workflow_id": "wf-7",
+        "source_account_id": "firms/fund/accounts/funding",
+        "destination_account_id": "firms/ISV-Acme/accounts/1",
+    }
