@@ -46,7 +46,6 @@ class ParticipantAdmin(ReadOnlyAdmin):
     list_select_related = ("firm",)
     # Identifiers only: searching by a name or SSN would put personal data in the URL.
     search_fields = ("=external_id", "=participant_id")
-    date_hierarchy = "created_at"
 
 
 @admin.register(KycSubmission)
@@ -63,7 +62,6 @@ class KycSubmissionAdmin(ReadOnlyAdmin):
     list_filter = ("status", "docv_eligible")
     list_select_related = ("participant", "assignee")
     search_fields = ("=participant__external_id",)
-    date_hierarchy = "created_at"
     fields = (
         "participant",
         "status",
@@ -131,5 +129,5 @@ class KycNoteAdmin(ReadOnlyAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("webhook_id", "event_type", "external_id", "outcome", "received_at")
-    list_filter = ("event_type", "outcome")
+    list_filter = ("outcome",)
     search_fields = ("=webhook_id", "=external_id")

@@ -89,21 +89,37 @@ class Account(models.Model):
         return self.account_id
 
 
+class KycStatus(models.TextChoices):
+    HELD_DUPLICATE = "held_duplicate", "Held: possible duplicate"
+    PENDING = "pending", "Waiting to be sent"
+    SUBMITTING = "submitting", "Being sent"
+    SUBMIT_FAILED = "submit_failed", "Sending failed"
+    AWAITING_PROVISIONING = "awaiting_provisioning", "Approved, awaiting account"
+    DOCUMENT_CHECK = "document_check", "Document check"
+    MANUAL_REVIEW = "manual_review", "Manual review"
+    RESUBMIT = "resubmit", "Resubmission requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Every state in which a submission still needs someone: the onboarding queue's default view.
+OPEN_STATUSES = [
+    KycStatus.HELD_DUPLICATE,
+    KycStatus.PENDING,
+    KycStatus.SUBMITTING,
+    KycStatus.SUBMIT_FAILED,
+    KycStatus.AWAITING_PROVISIONING,
+    KycStatus.DOCUMENT_CHECK,
+    KycStatus.MANUAL_REVIEW,
+    KycStatus.RESUBMIT,
+]
+
+
 class KycSubmission(models.Model):
     """One KYC evaluation: every field `POST /v1/kyc/start` takes, and what the exchange decided."""
 
-    class Status(models.TextChoices):
-        HELD_DUPLICATE = "held_duplicate", "Held: possible duplicate"
-        PENDING = "pending", "Waiting to be sent"
-        SUBMITTING = "submitting", "Being sent"
-        SUBMIT_FAILED = "submit_failed", "Sending failed"
-        AWAITING_PROVISIONING = "awaiting_provisioning", "Approved, awaiting account"
-        DOCUMENT_CHECK = "document_check", "Document check"
-        MANUAL_REVIEW = "manual_review", "Manual review"
-        RESUBMIT = "resubmit", "Resubmission requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    Status = KycStatus
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="kyc_submissions"
@@ -174,7 +190,12 @@ class KycSubmission(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "created_at"], name="kyc_status_created"),
+            # The queue reads submissions of one state, or the open ones, oldest first (by id):
+            # both come straight off an index, however many decided submissions pile up.
+            models.Index(fields=["status", "id"], name="kyc_status_id"),
+            models.Index(
+                fields=["id"], condition=Q(status__in=OPEN_STATUSES), name="kyc_open_queue"
+            ),
             models.Index(fields=["assignee", "status"], name="kyc_assignee_status"),
         ]
         constraints = [
@@ -199,7 +220,14 @@ class KycStatusChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=150)
-    source = models.CharField(max_length=32, help_text="staff, exchange response, webhook or poll")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Staff"
+        EXCHANGE = "exchange", "Exchange response"
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Status poll"
+
+    source = models.CharField(max_length=32, choices=Source.choices)
     detail = models.CharField(max_length=300, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
 
@@ -229,11 +257,19 @@ class WebhookDelivery(models.Model):
     Only identifiers are kept: the payload may carry a date of birth.
     """
 
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received"
+        APPLIED = "applied", "Applied"
+        TEST = "test", "Registration test"
+        CONFLICT = "conflict", "Contradicts our state"
+        UNKNOWN_EXTERNAL_ID = "unknown_external_id", "Unknown external id"
+        IGNORED_EVENT_TYPE = "ignored_event_type", "Event type not handled"
+
     webhook_id = models.CharField(max_length=100, unique=True)
     event_type = models.CharField(max_length=40)
     external_id = models.CharField(max_length=49, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    outcome = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=40, choices=Outcome.choices)
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"

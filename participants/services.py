@@ -18,7 +18,7 @@ from participants import exchange
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
 from participants.outcomes import KycOutcome, target_status
 from participants.presenters import REVEALABLE_FIELDS
-from participants.states import KycTransitionRefused, kyc_submission_transition
+from participants.states import TERMINAL, KycTransitionRefused, kyc_submission_transition
 
 logger = logging.getLogger(__name__)
 S = KycSubmission.Status
@@ -172,9 +172,20 @@ def kyc_submission_send(*, submission: KycSubmission, actor: Actor) -> KycSubmis
 def kyc_outcome_apply(
     *, submission: KycSubmission, outcome: KycOutcome, actor: Actor, source: str
 ) -> KycSubmission:
-    """Record what the exchange said (a response, a webhook or a poll) and move the state."""
+    """Record what the exchange said (a response, a webhook or a poll) and move the state.
+
+    Answers can arrive out of order: the approval webhook may land before the response to the
+    start call is recorded. News older than a decision already held is ignored; a different
+    decision is a contradiction and raises KycTransitionRefused.
+    """
     locked = KycSubmission.objects.select_for_update().get(pk=submission.pk)
     target = target_status(outcome)
+    if locked.status in TERMINAL and target != locked.status:
+        if target in TERMINAL:
+            raise KycTransitionRefused(locked, target)
+        logger.info("KYC #%s: %s answer older than its decision ignored", locked.pk, source)
+        submission.refresh_from_db()
+        return submission
     updates: dict[str, Any] = {
         "decision": outcome.decision or locked.decision,
         "exchange_status": outcome.exchange_status or locked.exchange_status,

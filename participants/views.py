@@ -24,7 +24,7 @@ from backoffice.audit.services import audit_record
 from backoffice.http import HtmxHttpRequest
 from participants import selectors, services
 from participants.forms import IntakeForm, NoteForm, RevealForm
-from participants.models import KycSubmission
+from participants.models import OPEN_STATUSES, KycSubmission
 from participants.presenters import age, age_label, identity_rows, masked_identity
 from participants.selectors import FirmNotSetUp, QueueFilters
 from participants.webhooks import kyc_webhook_receive
@@ -73,16 +73,17 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     ]
     querystring = request.GET.copy()
     querystring.pop("after", None)
-    counts = selectors.counts_by_status()
+    counts = selectors.open_counts_by_status()
     context_data = {
         "items": items,
         "filters": filters,
         "next_after": page[-1].pk if more else None,
         "querystring": querystring.urlencode(),
-        "status_tabs": [(value, label, counts.get(value, 0)) for value, label in S.choices],
-        "open_count": sum(
-            n for st, n in counts.items() if st not in {S.APPROVED, S.REJECTED, S.WITHDRAWN}
-        ),
+        "status_tabs": [
+            (value, label, counts.get(value, 0) if value in OPEN_STATUSES else None)
+            for value, label in S.choices
+        ],
+        "open_count": sum(counts.values()),
         "staff": selectors.staff_who_can_work_the_queue(),
         "can_work": user.has_perm("participants.change_kycsubmission"),
         "sla_hours": settings.KYC_SLA_HOURS,

@@ -52,7 +52,8 @@ def sync() -> None:
 def test_instant_approval_arrives_by_webhook(webhooked, live_exchange, staff):
     submission = intake(webhooked, staff)
 
-    assert submission.status == S.AWAITING_PROVISIONING
+    # Approved at once; the account follows, and its webhook may even beat the answer here.
+    assert submission.status in {S.AWAITING_PROVISIONING, S.APPROVED}
     wait_for_status(live_exchange, submission, S.APPROVED)
     assert submission.participant.participant_id == "firms/ISV-Participant-Acme/users/user-123"
     account = Account.objects.get()
@@ -136,12 +137,14 @@ def test_document_check_then_manual_review_found_by_kyc_sync(webhooked, live_exc
 
 
 @pytest.mark.parametrize(
-    ("born", "expected"), [("1985-10-02", S.AWAITING_PROVISIONING), ("1985-09-04", S.REJECTED)]
+    ("born", "expected"),
+    [("1985-10-02", {S.AWAITING_PROVISIONING, S.APPROVED}), ("1985-09-04", {S.REJECTED})],
 )
 def test_document_check_eligible_immediate_outcomes(webhooked, staff, born, expected):
     submission = intake(webhooked, staff, date_of_birth=born, docv_eligible="on")
 
-    assert submission.status == expected
+    assert submission.status in expected
+    assert submission.docv_url == ""
 
 
 def test_exchange_down_during_submission_leaves_a_retryable_record_and_no_duplicate(
@@ -156,7 +159,7 @@ def test_exchange_down_during_submission_leaves_a_retryable_record_and_no_duplic
     assert submission.status == S.SUBMIT_FAILED
     submission = kyc_submission_send(submission=submission, actor=staff)
     submission.refresh_from_db()
-    assert submission.status == S.AWAITING_PROVISIONING
+    assert submission.status in {S.AWAITING_PROVISIONING, S.APPROVED}
     wait_for_status(live_exchange, submission, S.APPROVED)
     status = live_exchange.get("/v1/kyc/status", external_id="user-123").json()
     assert status["status"]["externalId"] == "user-123"

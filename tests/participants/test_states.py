@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from backoffice.audit.models import AuditEvent
-from participants.models import KycStatusChange, KycSubmission, Participant
+from participants.models import OPEN_STATUSES, KycStatusChange, KycSubmission, Participant
 from participants.states import ALLOWED, TERMINAL, KycTransitionRefused, kyc_submission_transition
 from tests.factories import KycSubmissionFactory
 
@@ -58,3 +58,7 @@ def test_a_decision_moves_the_participant_too(db, to_status, participant_status)
     kyc_submission_transition(submission=submission, to_status=to_status, actor=None, source="test")
 
     assert Participant.objects.get(pk=submission.participant_id).status == participant_status
+
+
+def test_the_queue_open_states_are_exactly_the_undecided_ones():
+    assert set(OPEN_STATUSES) == set(ALLOWED) - TERMINAL

@@ -8,6 +8,10 @@ import pytest
 from backoffice.audit.models import AuditEvent
 from backoffice.gateway import errors
 from participants.models import Account, KycSubmission, Participant
+from participants.outcomes import KycOutcome
+from participants.services import kyc_outcome_apply
+from participants.states import KycTransitionRefused
+from tests.factories import KycSubmissionFactory
 from tests.participants.conftest import UNAVAILABLE, intake_data, status
 
 S = KycSubmission.Status
@@ -250,3 +254,35 @@ def test_without_a_firm_the_form_says_what_to_do(support, exchange, db):
         in response.content.decode()
     )
     assert not Participant.objects.exists()
+
+
+def test_an_answer_older_than_the_decision_is_ignored(firm, exchange):
+    """The approval webhook can land before the start call's own answer is recorded."""
+
+    submission = KycSubmissionFactory.create(
+        participant__firm=firm, status=S.APPROVED, decision="ACCEPT"
+    )
+
+    kyc_outcome_apply(
+        submission=submission,
+        outcome=KycOutcome(decision="ACCEPT", exchange_status="ON_HOLD"),
+        actor=None,
+        source="exchange",
+    )
+
+    submission.refresh_from_db()
+    assert submission.status == S.APPROVED
+    assert not submission.history.exists()
+
+
+def test_a_contradicting_decision_is_refused(firm, exchange):
+
+    submission = KycSubmissionFactory.create(participant__firm=firm, status=S.APPROVED)
+
+    with pytest.raises(KycTransitionRefused):
+        kyc_outcome_apply(
+            submission=submission, outcome=KycOutcome(decision="REJECT"), actor=None, source="poll"
+        )
+
+    submission.refresh_from_db()
+    assert submission.status == S.APPROVED

@@ -10,7 +10,7 @@ def test_the_admin_lists_and_filters_events(persona):
     admin = persona("superuser")
     audit_record(actor=None, action="funding.withdrawal.approved")
 
-    response = admin.get("/admin/audit/auditevent/?action=funding.withdrawal.approved")
+    response = admin.get("/admin/audit/auditevent/?q=funding.withdrawal.approved")
 
     assert response.status_code == 200
     assert "funding.withdrawal.approved" in response.content.decode()
@@ -47,3 +47,14 @@ def test_the_admin_cannot_add_or_delete_events(persona):
     assert bulk.status_code == 200  # the admin offers no delete action: nothing happens
     assert AuditEvent.objects.count() >= count
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_the_admin_filters_by_family_without_listing_the_table(persona):
+    admin = persona("superuser")
+    audit_record(actor=None, action="participants.kyc.submitted")
+    audit_record(actor=None, action="gateway.probe.done")
+
+    response = admin.get("/admin/audit/auditevent/?family=participants")
+
+    events = list(response.context["cl"].result_list)
+    assert [e.action for e in events] == ["participants.kyc.submitted"]
