@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from backoffice.audit.models import AuditEvent
+from tests.browser import CHROMIUM
 from tests.factories import UserFactory
 
 
@@ -46,3 +48,46 @@ def audit_actions(db) -> Callable[[], list[str]]:
         return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
 
     return actions
+
+
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            # No network beyond loopback: Chromium's own background traffic stays off.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def sso_page(browser, live_server, settings) -> Iterator[Callable[[str, str], Page]]:
+    """`sso_page("casey", "backoffice-compliance")` is a page signed in the way production signs
+    people in: the SSO proxy's headers, from the proxy's address (here, loopback)."""
+    settings.SSO_TRUSTED_PROXIES = ["127.0.0.1/32", "::1/128"]
+    contexts = []
+
+    def open_as(username: str, groups: str) -> Page:
+        context = browser.new_context(
+            extra_http_headers={"X-Forwarded-User": username, "X-Forwarded-Groups": groups}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

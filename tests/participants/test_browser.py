@@ -4,61 +4,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from participants.firms import firm_setup
 from participants.models import KycSubmission
+from tests.browser import requires_chromium
 from tests.participants.conftest import wait_for_status
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
 
 @pytest.fixture
-def browser(monkeypatch) -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM reads are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def compliance_page(browser, live_server, settings) -> Iterator[Page]:
-    """Signed in the way production signs people in: the SSO proxy's headers, from its address."""
-    settings.SSO_TRUSTED_PROXIES = ["127.0.0.1/32", "::1/128"]
-    context = browser.new_context(
-        extra_http_headers={
-            "X-Forwarded-User": "casey",
-            "X-Forwarded-Groups": "backoffice-compliance",
-        }
-    )
-    page = context.new_page()
-    yield page
-    context.close()
+def compliance_page(sso_page) -> Page:
+    return sso_page("casey", "backoffice-compliance")
 
 
 def test_intake_to_approval(compliance_page: Page, live_server, live_exchange, tmp_path):

@@ -4,50 +4,20 @@ time-window links swap the report in place."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from backoffice.gateway.models import GatewayCall
 from tests.backoffice.gateway.test_health_page import call
+from tests.browser import requires_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
 
 @pytest.fixture
-def browser(monkeypatch) -> Iterator[Browser]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def support_page(browser, live_server, settings) -> Iterator[Page]:
-    settings.SSO_TRUSTED_PROXIES = ["127.0.0.1/32", "::1/128"]
-    context = browser.new_context(
-        extra_http_headers={"X-Forwarded-User": "sam", "X-Forwarded-Groups": "backoffice-support"}
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def support_page(sso_page) -> Page:
+    return sso_page("sam", "backoffice-support")
 
 
 def test_the_charts_render_without_breaking_the_content_security_policy(support_page, live_server):

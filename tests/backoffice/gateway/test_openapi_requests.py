@@ -19,8 +19,7 @@ from backoffice.gateway.client import ENDPOINTS
 from backoffice.gateway.parsing import Scales
 from tests.backoffice.gateway.fakes import Reply
 
-OPENAPI = Path(__file__).resolve().parents[4] / "shared" / "polymarket-us" / "openapi"
-pytestmark = pytest.mark.skipif(not OPENAPI.exists(), reason="OpenAPI schemas not available")
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 
 PID = "firms/ISV-Participant-Acme/users/user-123"
 ACCOUNT = "firms/ISV-Acme/accounts/8f3a2c"
