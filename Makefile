@@ -65,3 +65,8 @@ clean:
 .PHONY: bench-gateway
 bench-gateway: $(VENV)/.installed
 	ENV_FILE=tests/test.env $(PY) -m bench.gateway
+
+# Staff list pages and admin changelists with 1,000,000 rows in PostgreSQL; writes bench/README.md.
+.PHONY: bench-pages
+bench-pages: $(VENV)/.installed
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice_bench} ENV_FILE=tests/test.env $(PY) -m bench.list_pages

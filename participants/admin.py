@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
+from backoffice.admin_tools import LargeTableAdmin
 from participants.models import (
     Account,
     Firm,
@@ -17,10 +20,8 @@ from participants.models import (
 from participants.presenters import masked_identity
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(LargeTableAdmin[Any]):
     """Evidence: shown, never edited here. Changes go through the onboarding pages' services."""
-
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

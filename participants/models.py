@@ -69,7 +69,9 @@ class Participant(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="participant_status_created")
+            models.Index(fields=["status", "-created_at"], name="participant_status_created"),
+            # Staff look participants up by our id alone (admin search, support calls).
+            models.Index(fields=["external_id"], name="participant_external_id"),
         ]
 
     def __str__(self) -> str:

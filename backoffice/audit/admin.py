@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from backoffice.admin_tools import LargeTableAdmin
 from backoffice.audit.models import AuditEvent
 
 
@@ -38,14 +39,13 @@ class ActionFamilyFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(LargeTableAdmin[AuditEvent]):
     list_display = ("occurred_at", "actor_label", "action", "object_type", "object_id", "client_ip")
     list_filter = (ActionFamilyFilter, ("occurred_at", admin.DateFieldListFilter), "actor")
     # An exact action code, e.g. participants.pii.revealed (served by the action index).
     search_fields = ("=action",)
     search_help_text = "An exact action code, e.g. participants.pii.revealed"
     list_select_related = ("actor",)
-    show_full_result_count = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

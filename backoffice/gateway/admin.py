@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from backoffice.admin_tools import LargeTableAdmin
 from backoffice.gateway.client import ENDPOINTS
 from backoffice.gateway.config import ENVIRONMENT_NAMES
 from backoffice.gateway.models import GatewayCall
@@ -60,7 +61,7 @@ class ResultFilter(admin.SimpleListFilter):
 
 
 @admin.register(GatewayCall)
-class GatewayCallAdmin(admin.ModelAdmin[GatewayCall]):
+class GatewayCallAdmin(LargeTableAdmin[GatewayCall]):
     list_display = (
         "started_at",
         "environment",
@@ -80,8 +81,6 @@ class GatewayCallAdmin(admin.ModelAdmin[GatewayCall]):
         ("started_at", admin.DateFieldListFilter),
     )
     list_select_related = ("actor",)
-    date_hierarchy = "started_at"
-    show_full_result_count = False
     # Exact matches only (indexed): a participant id or a request id pasted from a log line.
     search_fields = ("=participant_id", "=request_id", "=idempotency_key")
     search_help_text = "Exact participant id, request id or idempotency key."

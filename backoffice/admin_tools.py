@@ -1,0 +1,60 @@
+"""What every changelist of a large table needs: a count that does not read the whole table, and
+a search that an index can answer."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import TypeVar
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest
+
+# Up to here the count shown is exact; past it, PostgreSQL's estimate (the admin shows a number of
+# results and of pages, where "about 850,000" serves as well as the exact figure).
+EXACT_COUNT_UP_TO = 10_000
+
+
+class EstimatedCountPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        # Development databases (SQLite) are small: count them exactly.
+        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return super().count
+        queryset = queryset.order_by()
+        exact = queryset[: EXACT_COUNT_UP_TO + 1].count()
+        if exact <= EXACT_COUNT_UP_TO:
+            return exact
+        plan = json.loads(queryset.explain(format="json"))
+        return max(exact, int(plan[0]["Plan"]["Plan Rows"]))
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+class LargeTableAdmin(admin.ModelAdmin[_M]):
+    """A changelist that costs the same on a thousand rows or a million.
+
+    `search_fields` name identifiers and match them exactly and case-sensitively ("=" prefixes are
+    accepted for Django's search box but ignored): Django's own "=" lookup compares UPPER(column),
+    which no ordinary index can serve.
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[_M], search_term: str
+    ) -> tuple[QuerySet[_M], bool]:
+        term = search_term.strip()
+        if not term or not self.search_fields:
+            return queryset, False
+        match = Q()
+        for field in self.search_fields:
+            match |= Q(**{field.lstrip("=^@"): term})
+        # Searches follow foreign keys forward only, so no row can appear twice.
+        return queryset.filter(match), False
