@@ -268,13 +268,15 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "participants.reveal_pii",
         "participants.review_duplicate",
     ],
-    "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK],
+    # The record of exchange calls and the exchange-health page, for those who field "is it us?"
+    "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK, "gateway.view_gatewaycall"],
     "treasury": ["participants.view_participant", "participants.view_account"],
     "supervisor": [
         "audit.view_auditevent",
         "auth.view_user",
         *_ONBOARDING_READ,
         "participants.change_kycsubmission",
+        "gateway.view_gatewaycall",
     ],
 }
 
@@ -319,6 +321,7 @@ BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Home", "home", ""),
     ("Onboarding", "participants:queue", "participants.view_kycsubmission"),
     ("Audit", "audit:events", "audit.view_auditevent"),
+    ("Exchange health", "gateway:health", "gateway.view_gatewaycall"),
 ]
 
 # --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------
@@ -342,10 +345,6 @@ POLYMARKET_RATE_LIMITS = env.bool("POLYMARKET_RATE_LIMITS", default=True)
 POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS = env.float(
     "POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0
 )
-# Who sees the record of exchange calls and the exchange-health page.
-for _role in ("support", "supervisor"):
-    BACKOFFICE_ROLES[_role].append("gateway.view_gatewaycall")
-BACKOFFICE_NAVIGATION.append(("Exchange health", "gateway:health", "gateway.view_gatewaycall"))
 
 # --- Logging: every line carries the request id; nothing logged may carry PII ----------------------
 LOGGING = {
