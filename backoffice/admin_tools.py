@@ -58,3 +58,17 @@ class LargeTableAdmin(admin.ModelAdmin[_M]):
             match |= Q(**{field.lstrip("=^@"): term})
         # Searches follow foreign keys forward only, so no row can appear twice.
         return queryset.filter(match), False
+
+
+class ReadOnlyLargeTableAdmin(LargeTableAdmin[_M]):
+    """Evidence (audit events, exchange calls, KYC records): shown, never added, changed or deleted
+    in the admin. Changes go through services, which audit them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
+        return False

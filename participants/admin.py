@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from backoffice.admin_tools import LargeTableAdmin
+from backoffice.admin_tools import ReadOnlyLargeTableAdmin
 from participants.models import (
     Account,
     Firm,
@@ -20,19 +17,6 @@ from participants.models import (
 from participants.presenters import masked_identity
 
 
-class ReadOnlyAdmin(LargeTableAdmin[Any]):
-    """Evidence: shown, never edited here. Changes go through the onboarding pages' services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Firm)
 class FirmAdmin(admin.ModelAdmin[Firm]):
     list_display = ("firm_id", "environment", "client_id", "webhook_url")
@@ -41,7 +25,7 @@ class FirmAdmin(admin.ModelAdmin[Firm]):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(ReadOnlyAdmin):
+class ParticipantAdmin(ReadOnlyLargeTableAdmin[Participant]):
     list_display = ("external_id", "participant_id", "status", "firm", "created_at")
     list_filter = ("status",)
     list_select_related = ("firm",)
@@ -50,7 +34,7 @@ class ParticipantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(KycSubmission)
-class KycSubmissionAdmin(ReadOnlyAdmin):
+class KycSubmissionAdmin(ReadOnlyLargeTableAdmin[KycSubmission]):
     list_display = (
         "id",
         "participant",
@@ -101,7 +85,7 @@ class KycSubmissionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(KycStatusChange)
-class KycStatusChangeAdmin(ReadOnlyAdmin):
+class KycStatusChangeAdmin(ReadOnlyLargeTableAdmin[KycStatusChange]):
     list_display = (
         "submission",
         "from_status",
@@ -115,20 +99,20 @@ class KycStatusChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyLargeTableAdmin[Account]):
     list_display = ("account_id", "participant", "created_at")
     list_select_related = ("participant",)
     search_fields = ("=account_id", "=participant__external_id")
 
 
 @admin.register(KycNote)
-class KycNoteAdmin(ReadOnlyAdmin):
+class KycNoteAdmin(ReadOnlyLargeTableAdmin[KycNote]):
     list_display = ("submission", "author", "created_at")
     list_select_related = ("submission", "author")
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyLargeTableAdmin[WebhookDelivery]):
     list_display = ("webhook_id", "event_type", "external_id", "outcome", "received_at")
     list_filter = ("outcome",)
     search_fields = ("=webhook_id", "=external_id")

@@ -53,25 +53,9 @@ GATEWAY_HTTP = {
     Code.UNAUTHENTICATED: 401,
 }
 
-# Connect protocol: error codes are snake_case strings with their own HTTP mapping.
-CONNECT_HTTP = {
-    Code.CANCELLED: 499,
-    Code.UNKNOWN: 500,
-    Code.INVALID_ARGUMENT: 400,
-    Code.DEADLINE_EXCEEDED: 504,
-    Code.NOT_FOUND: 404,
-    Code.ALREADY_EXISTS: 409,
-    Code.PERMISSION_DENIED: 403,
-    Code.RESOURCE_EXHAUSTED: 429,
-    Code.FAILED_PRECONDITION: 400,
-    Code.ABORTED: 409,
-    Code.OUT_OF_RANGE: 400,
-    Code.UNIMPLEMENTED: 501,
-    Code.INTERNAL: 500,
-    Code.UNAVAILABLE: 503,
-    Code.DATA_LOSS: 500,
-    Code.UNAUTHENTICATED: 401,
-}
+# Connect protocol: error codes travel as snake_case strings, and its HTTP mapping of them is the
+# same as grpc-gateway's (a Connect error is never OK).
+CONNECT_HTTP: dict[Code, int] = {c: s for c, s in GATEWAY_HTTP.items() if c != Code.OK}
 
 
 class ApiError(Exception):

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backoffice.admin_tools import LargeTableAdmin
+from backoffice.admin_tools import ReadOnlyLargeTableAdmin
 from backoffice.audit.models import AuditEvent
 
 
@@ -39,7 +39,7 @@ class ActionFamilyFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(LargeTableAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyLargeTableAdmin[AuditEvent]):
     list_display = ("occurred_at", "actor_label", "action", "object_type", "object_id", "client_ip")
     list_filter = (ActionFamilyFilter, ("occurred_at", admin.DateFieldListFilter), "actor")
     # An exact action code, e.g. participants.pii.revealed (served by the action index).
@@ -47,12 +47,3 @@ class AuditEventAdmin(LargeTableAdmin[AuditEvent]):
     search_help_text = "An exact action code, e.g. participants.pii.revealed"
     list_select_related = ("actor",)
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False

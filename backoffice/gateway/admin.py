@@ -6,9 +6,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
-from backoffice.admin_tools import LargeTableAdmin
+from backoffice.admin_tools import ReadOnlyLargeTableAdmin
 from backoffice.gateway.client import ENDPOINTS
 from backoffice.gateway.config import ENVIRONMENT_NAMES
 from backoffice.gateway.models import GatewayCall
@@ -61,7 +60,7 @@ class ResultFilter(admin.SimpleListFilter):
 
 
 @admin.register(GatewayCall)
-class GatewayCallAdmin(LargeTableAdmin[GatewayCall]):
+class GatewayCallAdmin(ReadOnlyLargeTableAdmin[GatewayCall]):
     list_display = (
         "started_at",
         "environment",
@@ -85,12 +84,3 @@ class GatewayCallAdmin(LargeTableAdmin[GatewayCall]):
     search_fields = ("=participant_id", "=request_id", "=idempotency_key")
     search_help_text = "Exact participant id, request id or idempotency key."
     readonly_fields = [field.name for field in GatewayCall._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: GatewayCall | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: GatewayCall | None = None) -> bool:
-        return False

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
 from django.utils import timezone
 
 from backoffice.gateway import errors
 from backoffice.gateway.inputs import KycApplication
 from backoffice.gateway.results import DocumentCapture, KycStatus
 from participants.models import KycSubmission
+from tests.exchange import point_gateway_at
 from tests.factories import FirmFactory
 from tests.sandbox import conftest as sandbox_fixtures
 from tests.sandbox.partner import Partner, register_partner
@@ -131,18 +131,7 @@ def live_exchange(sandbox_factory, settings, tmp_path: Path) -> Partner:
     """A firm registered on a fresh sandbox; the gateway signs in as it."""
     server = sandbox_factory()
     partner = register_partner(server.url, firm_id="Acme")
-    key_file = tmp_path / "firm.pem"
-    key_file.write_bytes(
-        partner.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    settings.POLYMARKET_ENVIRONMENT = "sandbox"
-    settings.POLYMARKET_SANDBOX_URL = server.url
-    settings.POLYMARKET_CLIENT_ID = partner.client_id
-    settings.POLYMARKET_PRIVATE_KEY_FILE = str(key_file)
+    point_gateway_at(settings, partner, tmp_path)
     settings.POLYMARKET_RATE_LIMITS = False
     return partner
 

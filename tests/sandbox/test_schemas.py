@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock file
 
+from tests import openapi
 from tests.sandbox.partner import VENDOR, Partner
 from tests.sandbox.test_trading import SYMBOL, vendor_order
 
-OPENAPI = Path(__file__).resolve().parents[1] / "openapi"
-
-
-def _strict(node: Any) -> Any:
-    """Close every object schema, so a misspelt field fails instead of passing silently."""
-    if isinstance(node, dict):
-        node = {k: _strict(v) for k, v in node.items()}
-        if "properties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
-    elif isinstance(node, list):
-        node = [_strict(v) for v in node]
-    return node
-
-
-@cache
-def _document(name: str) -> dict[str, Any]:
-    return _strict(json.loads((OPENAPI / f"{name}-schema.json").read_text()))
-
 
 def check(name: str, component: str, instance: Any) -> None:
-    schema = copy.copy(_document(name))
+    schema = copy.copy(openapi.document(name))
     schema["$ref"] = f"#/components/schemas/{component}"
     jsonschema.Draft202012Validator(schema).validate(instance)
 

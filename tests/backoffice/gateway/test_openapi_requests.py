@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +15,8 @@ import pytest
 
 from backoffice.gateway.client import ENDPOINTS
 from backoffice.gateway.parsing import Scales
+from tests import openapi
 from tests.backoffice.gateway.fakes import Reply
-
-OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 
 PID = "firms/ISV-Participant-Acme/users/user-123"
 ACCOUNT = "firms/ISV-Acme/accounts/8f3a2c"
@@ -28,21 +25,11 @@ T0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
 
 
-def _strict(node: Any) -> Any:
-    if isinstance(node, dict):
-        node = {k: _strict(v) for k, v in node.items()}
-        if "properties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
-    elif isinstance(node, list):
-        node = [_strict(v) for v in node]
-    return node
-
-
 @cache
 def operations() -> list[tuple[re.Pattern[str], str, dict[str, Any], dict[str, Any]]]:
     found = []
-    for path in sorted(OPENAPI.glob("*-schema.json")):
-        document = _strict(json.loads(path.read_text()))
+    for name in openapi.names():
+        document = openapi.document(name)
         for template, methods in document.get("paths", {}).items():
             pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
             for method, operation in methods.items():

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from backoffice.gateway import errors
 from backoffice.gateway.auth import TokenManager
@@ -23,6 +22,7 @@ from backoffice.gateway.ratelimit import RateLimiter
 from backoffice.gateway.recording import MemoryRecorder
 from backoffice.gateway.transport import Request, RequestsTransport, Response
 from tests.backoffice.gateway.fakes import FakeClock, Sleeps, make_config
+from tests.exchange import point_gateway_at
 from tests.sandbox.partner import Partner, register_partner
 
 SYMBOL = "aec-nfl-ne-den-2026-01-25"  # priceScale 100, fractionalQtyScale 100; house offer 0.55
@@ -521,18 +521,7 @@ def test_instruments_are_read_page_by_page(live):
 def test_the_configured_gateway_reaches_the_sandbox_and_records_calls(
     db, settings, tmp_path, partner
 ):
-    key_file = tmp_path / "key.pem"
-    key_file.write_bytes(
-        partner.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    settings.POLYMARKET_ENVIRONMENT = "sandbox"
-    settings.POLYMARKET_SANDBOX_URL = partner.base
-    settings.POLYMARKET_CLIENT_ID = partner.client_id
-    settings.POLYMARKET_PRIVATE_KEY_FILE = str(key_file)
+    point_gateway_at(settings, partner, tmp_path)
 
     who = get_gateway().whoami(actor=None)
 
