@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import AlreadyExists, GatewayError, PermanentError
+from backoffice.gateway.errors import (
+    AlreadyExists,
+    GatewayError,
+    GatewayNotConfigured,
+    PermanentError,
+)
 from backoffice.gateway.inputs import KycAddress, KycApplication
 from backoffice.gateway.recording import Actor
 from backoffice.gateway.results import KycStatus
@@ -68,6 +73,12 @@ def fetch_kyc_status(*, external_id: str, actor: Actor) -> KycOutcome:
 def describe_failure(exc: GatewayError) -> str:
     """Words for staff about a failed send. The exchange's own message names the field at fault
     for a refusal; it never carries the submitted values."""
+    if isinstance(exc, GatewayNotConfigured):
+        return (
+            f"Nothing was sent: the connection to the exchange is not configured ({exc.message})."[
+                :300
+            ]
+        )
     if isinstance(exc, PermanentError):
         return f"The exchange refused the submission ({exc.code}): {exc.message}"[:300]
     return f"The exchange did not answer ({exc.code}); nothing was sent twice."

@@ -10,9 +10,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
-from participants.models import KycSubmission, WebhookDelivery
+from participants.models import Firm, KycSubmission, WebhookDelivery
 from participants.outcomes import KycOutcome
-from participants.selectors import current_firm
+from participants.selectors import FirmNotSetUp, current_firm
 from participants.services import OnboardingError, kyc_outcome_apply
 from participants.states import KycTransitionRefused
 from participants.webhook_signatures import SignatureRefused, verify
@@ -29,7 +29,13 @@ class Receipt:
 
 
 def kyc_webhook_receive(*, headers: dict[str, str], body: bytes) -> Receipt:
-    firm = current_firm()
+    try:
+        firm = current_firm()
+    except FirmNotSetUp:
+        # Nothing can be verified without the firm's secret. 503 tells the exchange to try again
+        # later, by when firm_setup will have run.
+        logger.error("KYC webhook received before the firm is set up (run manage.py firm_setup)")
+        return Receipt(503, "firm_not_set_up")
     try:
         webhook_id = verify(
             headers=headers, body=body, secrets=[firm.webhook_secret, firm.webhook_secret_previous]
@@ -42,7 +48,7 @@ def kyc_webhook_receive(*, headers: dict[str, str], body: bytes) -> Receipt:
     except ValueError as exc:
         logger.warning("KYC webhook %s refused: malformed body (%s)", webhook_id, exc)
         return Receipt(400, "malformed_body")
-    return _apply(webhook_id=webhook_id, event=event)
+    return _apply(firm=firm, webhook_id=webhook_id, event=event)
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 
 @transaction.atomic(durable=True)
-def _apply(*, webhook_id: str, event: dict[str, Any]) -> Receipt:
+def _apply(*, firm: Firm, webhook_id: str, event: dict[str, Any]) -> Receipt:
     """Record the delivery and apply it in one transaction: if applying fails, the delivery is not
     marked seen, and the exchange's retry will be processed."""
     event_type: str = event["event_type"]
@@ -78,7 +84,7 @@ def _apply(*, webhook_id: str, event: dict[str, Any]) -> Receipt:
     except IntegrityError:
         logger.info("KYC webhook %s is a replay; ignored", webhook_id)
         return Receipt(200, "duplicate")
-    outcome = _outcome(event_type=event_type, data=data, external_id=external_id)
+    outcome = _outcome(firm=firm, event_type=event_type, data=data, external_id=external_id)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome=outcome)
     audit_record(
         actor=None,
@@ -89,15 +95,13 @@ def _apply(*, webhook_id: str, event: dict[str, Any]) -> Receipt:
     return Receipt(200, outcome)
 
 
-def _outcome(*, event_type: str, data: dict[str, Any], external_id: str) -> str:
+def _outcome(*, firm: Firm, event_type: str, data: dict[str, Any], external_id: str) -> str:
     if event_type == "webhook.test":
         return "test"
     if event_type not in KYC_EVENTS:
         return "ignored_event_type"
     submission = (
-        KycSubmission.objects.filter(
-            participant__firm=current_firm(), participant__external_id=external_id
-        )
+        KycSubmission.objects.filter(participant__firm=firm, participant__external_id=external_id)
         .order_by("-id")
         .first()
     )

@@ -286,3 +286,48 @@ def test_a_contradicting_decision_is_refused(firm, exchange):
 
     submission.refresh_from_db()
     assert submission.status == S.APPROVED
+
+
+def test_an_unconfigured_exchange_connection_is_named_not_blamed_on_the_exchange(
+    support, firm, exchange
+):
+    exchange.start_answers.append(errors.GatewayNotConfigured("POLYMARKET_CLIENT_ID is not set"))
+
+    post_intake(support)
+
+    submission = KycSubmission.objects.get()
+    assert submission.status == S.SUBMIT_FAILED
+    assert submission.last_error == (
+        "Nothing was sent: the connection to the exchange is not configured "
+        "(POLYMARKET_CLIENT_ID is not set)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "data"),
+    [
+        ("treasury", "post", "/onboarding/submissions/{pk}/retry/", {}),
+        ("treasury", "post", "/onboarding/submissions/{pk}/notes/", {"text": "hello"}),
+        (
+            "support",
+            "post",
+            "/onboarding/submissions/{pk}/duplicate/",
+            {"decision": "withdraw", "reason": "looks like the same person"},
+        ),
+        ("treasury", "get", "/onboarding/export.csv", {}),
+        ("treasury", "get", "/onboarding/", {}),
+    ],
+)
+def test_actions_refuse_roles_without_them_and_change_nothing(
+    persona, firm, exchange, role, method, path, data
+):
+    submission = KycSubmissionFactory.create(participant__firm=firm, status=S.SUBMIT_FAILED)
+
+    response = getattr(persona(role), method)(path.format(pk=submission.pk), data)
+
+    assert response.status_code == 403
+    submission.refresh_from_db()
+    assert submission.status == S.SUBMIT_FAILED
+    assert not submission.notes.exists()
+    assert not exchange.started
+    assert AuditEvent.objects.filter(action="identity.access.refused").exists()

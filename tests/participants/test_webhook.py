@@ -183,3 +183,12 @@ def test_the_webhook_needs_no_sign_in_and_no_csrf_token(db, firm, waiting):
     strict = Client(enforce_csrf_checks=True)
 
     assert deliver(strict, approved()).status_code == 200
+
+
+def test_before_the_firm_is_set_up_the_exchange_is_told_to_retry(client, db, caplog):
+    response = deliver(client, approved())
+
+    assert response.status_code == 503
+    assert response.content == b"firm_not_set_up"
+    assert not WebhookDelivery.objects.exists()
+    assert "run manage.py firm_setup" in caplog.text
