@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sandbox import firms, kyc, market, orders, settlement, webhooks, wire
+from sandbox import book, firms, instruments, kyc, market, settlement, webhooks, wire
 from sandbox.errors import invalid
 from sandbox.routing import ADMIN, Ctx, Route
 
@@ -23,7 +23,7 @@ def _str(body: dict[str, Any], name: str) -> str:
 
 
 def firm_create(ctx: Ctx) -> dict[str, Any]:
-    return firms.firm_upsert(ctx.sandbox.store, ctx.body())
+    return firms.firm_upsert(ctx.env.store, ctx.body())
 
 
 def firm_get(ctx: Ctx) -> dict[str, Any]:
@@ -32,12 +32,12 @@ def firm_get(ctx: Ctx) -> dict[str, Any]:
 
 def firm_fund(ctx: Ctx) -> dict[str, Any]:
     amount = wire.money(ctx.body().get("amount"), "amount")
-    return firms.firm_fund(ctx.sandbox.store, ctx.args["firm_id"], amount)
+    return firms.firm_fund(ctx.env.store, ctx.args["firm_id"], amount)
 
 
 def firm_disable(ctx: Ctx) -> dict[str, Any]:
     disabled = wire.boolean(ctx.body().get("disabled", True), "disabled")
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         firms.firm_row(db, ctx.args["firm_id"])
         db.execute(
             "UPDATE firms SET disabled = ? WHERE firm_id = ?", (int(disabled), ctx.args["firm_id"])
@@ -47,13 +47,13 @@ def firm_disable(ctx: Ctx) -> dict[str, Any]:
 
 def docv_complete(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
-    return kyc.admin_docv_complete(ctx.sandbox, _str(body, "firm_id"), _str(body, "external_id"))
+    return kyc.admin_docv_complete(ctx.env, _str(body, "firm_id"), _str(body, "external_id"))
 
 
 def review(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     decision = _str(body, "decision").lower()
-    return kyc.admin_review(ctx.sandbox, _str(body, "firm_id"), _str(body, "external_id"), decision)
+    return kyc.admin_review(ctx.env, _str(body, "firm_id"), _str(body, "external_id"), decision)
 
 
 def webhook_list(ctx: Ctx) -> dict[str, Any]:
@@ -70,35 +70,35 @@ def webhook_list(ctx: Ctx) -> dict[str, Any]:
 
 def tick(ctx: Ctx) -> dict[str, Any]:
     """Run the background tasks once now (tests use it instead of waiting)."""
-    ctx.sandbox.worker.run_once()
+    ctx.env.tick()
     return {}
 
 
 def faults_get(ctx: Ctx) -> dict[str, Any]:
-    return {"faults": ctx.sandbox.faults.list()}
+    return {"faults": ctx.env.faults.list()}
 
 
 def faults_add(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     listed = body.get("faults")
     items: list[Any] = listed if isinstance(listed, list) else [body]
-    added = [ctx.sandbox.faults.add(item).public() for item in items]
+    added = [ctx.env.faults.add(item).public() for item in items]
     return {"faults": added}
 
 
 def faults_clear(ctx: Ctx) -> dict[str, Any]:
-    ctx.sandbox.faults.clear()
+    ctx.env.faults.clear()
     return {"faults": []}
 
 
 def config(ctx: Ctx) -> dict[str, Any]:
-    settings = ctx.sandbox.settings
+    settings = ctx.env.settings
     if ctx.request.method == "PATCH":
         body = ctx.body()
         if "rate_limits" in body:
             settings.rate_limits = wire.boolean(body["rate_limits"], "rateLimits")
-            ctx.sandbox.limiter.enabled = settings.rate_limits
-            ctx.sandbox.limiter.reset()
+            ctx.env.limiter.enabled = settings.rate_limits
+            ctx.env.limiter.reset()
         if "token_expires_in" in body:
             settings.token_expires_in = wire.int64(body["token_expires_in"], "tokenExpiresIn")
         if "provisioning_delay" in body:
@@ -118,35 +118,35 @@ def config(ctx: Ctx) -> dict[str, Any]:
 
 def instrument_add(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         market.add_instrument(db, body)
         if wire.boolean(body.get("house_liquidity", True), "houseLiquidity"):
-            orders.house_quote(db, str(body["symbol"]))
-        row = market.instrument_row(db, str(body["symbol"]))
-    return market.instrument_json(row, ctx.sandbox.settings.emit_zero_enums)
+            book.house_quote(db, str(body["symbol"]))
+        row = instruments.instrument_row(db, str(body["symbol"]))
+    return market.instrument_json(row, ctx.env.settings.emit_zero_enums)
 
 
 def instrument_settle(ctx: Ctx) -> dict[str, Any]:
-    return settlement.settle(ctx.sandbox, ctx.args["symbol"], ctx.body())
+    return settlement.settle(ctx.env.store, ctx.args["symbol"], ctx.body())
 
 
 def trade_bust(ctx: Ctx) -> dict[str, Any]:
-    return settlement.bust_trade(ctx.sandbox, ctx.args["trade_id"])
+    return settlement.bust_trade(ctx.env.store, ctx.args["trade_id"])
 
 
 def adjust(ctx: Ctx) -> dict[str, Any]:
-    return settlement.manual_adjustment(ctx.sandbox, ctx.body())
+    return settlement.manual_adjustment(ctx.env.store, ctx.body())
 
 
 def unrequested_deposit(ctx: Ctx) -> dict[str, Any]:
-    return settlement.unrequested_deposit(ctx.sandbox, ctx.body())
+    return settlement.unrequested_deposit(ctx.env.store, ctx.body())
 
 
 def suspend(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     account = _str(body, "account")
     suspended = wire.boolean(body.get("suspended", True), "suspended")
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         db.execute("UPDATE accounts SET suspended = ? WHERE account = ?", (int(suspended), account))
     return {"account": account, "suspended": suspended}
 
@@ -177,8 +177,6 @@ def vendor_fees_report(ctx: Ctx) -> dict[str, Any]:
                 "currency": r["currency"],
             }
         )
-        from decimal import Decimal
-
         totals[r["account"]] = totals.get(r["account"], Decimal(0)) + Decimal(r["vendor_fee"])
     summary = [
         {"account": a, "net_vendor_fees": wire.fmt_money(t), "currency": "USD"}

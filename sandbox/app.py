@@ -15,15 +15,31 @@ import re
 import socket
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import errors
+from sandbox import (
+    admin,
+    book,
+    errors,
+    identity,
+    kyc,
+    market,
+    money,
+    oauth,
+    orders,
+    positions,
+    reports,
+    vendor,
+    webhooks,
+)
 from sandbox.auth import TokenAuthority
 from sandbox.config import Settings
+from sandbox.env import Env
 from sandbox.errors import ApiError, Code, OAuthError
 from sandbox.faults import STATUS_CODES, Faults
 from sandbox.ratelimit import RateLimiter
@@ -39,8 +55,11 @@ from sandbox.routing import (
     Route,
 )
 from sandbox.store import Store
+from sandbox.worker import Worker
 
 log = logging.getLogger("sandbox")
+# Every module that serves part of the API, each with its ROUTES.
+ROUTE_MODULES = (oauth, identity, kyc, money, market, positions, orders, vendor, reports, admin)
 PARTICIPANT_RE = re.compile(r"^firms/([^/]+)/users/([^/]+)$")
 
 
@@ -48,39 +67,26 @@ class Sandbox:
     """One sandbox exchange: state, background worker and the WSGI callable."""
 
     def __init__(self, settings: Settings) -> None:
-        from sandbox import (
-            admin,
-            identity,
-            kyc,
-            market,
-            money,
-            oauth,
-            orders,
-            positions,
-            reports,
-            vendor,
-        )
-        from sandbox.worker import Worker
-
         self.settings = settings
         self.store = Store(settings.data_dir)
-        self.auth = TokenAuthority(self.store, settings)
-        self.faults = Faults()
-        self.limiter = RateLimiter(settings.rate_limits)
-        self.worker = Worker(self)
+        self.worker = Worker(settings.worker_interval, on_exit=self.store.close)
+        self.env = Env(
+            store=self.store,
+            settings=settings,
+            faults=Faults(),
+            auth=TokenAuthority(self.store, settings),
+            limiter=RateLimiter(settings.rate_limits),
+            wake=self.worker.wake,
+            tick=self.worker.run_once,
+        )
+        self.worker.tasks = (
+            partial(kyc.provision_due, self.env),
+            partial(money.settle_due, self.env),
+            partial(book.expire_due, self.store),
+            partial(webhooks.deliver_due, self.env),
+        )
         routes: list[Route] = []
-        for module in (
-            oauth,
-            identity,
-            kyc,
-            money,
-            market,
-            positions,
-            orders,
-            vendor,
-            reports,
-            admin,
-        ):
+        for module in ROUTE_MODULES:
             routes.extend(module.ROUTES)
         self.routes = {f"r{i}": route for i, route in enumerate(routes)}
         self.url_map = Map(
@@ -88,7 +94,7 @@ class Sandbox:
             strict_slashes=False,
             merge_slashes=False,
         )
-        market.seed(self)
+        market.seed(self.env)
 
     # ---- lifecycle ----
 
@@ -105,9 +111,6 @@ class Sandbox:
         response = self.dispatch(request)
         return response(environ, start_response)
 
-    def request_base(self, request: Request) -> str:
-        return request.host_url.rstrip("/")
-
     def dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
@@ -121,7 +124,7 @@ class Sandbox:
         except HTTPException as exc:  # redirects for slashes and the like
             return exc.get_response(request.environ)
         route = self.routes[str(endpoint)]
-        ctx = Ctx(sandbox=self, request=request, route=route, args=dict(args))
+        ctx = Ctx(env=self.env, request=request, route=route, args=dict(args))
         try:
             injected = self.inject_faults(ctx)
             if injected is not None:
@@ -138,7 +141,7 @@ class Sandbox:
         if isinstance(result, Response):
             return result
         response = Response(json.dumps(result), mimetype="application/json")
-        if self.faults.draw(route.family, {"malformed"}) is not None:
+        if self.env.faults.draw(route.family, {"malformed"}) is not None:
             response.set_data(b'{"code": 0, "message": "truncated' + b"\x00\xff")
         return response
 
@@ -153,22 +156,22 @@ class Sandbox:
         if ctx.route.style == ADMIN:
             return None
         family = ctx.route.family
-        latency = self.faults.draw(family, {"latency"})
+        latency = self.env.faults.draw(family, {"latency"})
         if latency is not None:
             time.sleep(latency.latency_ms / 1000)
-        if self.faults.draw(family, {"drop"}) is not None:
+        if self.env.faults.draw(family, {"drop"}) is not None:
             sock = ctx.request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
                 # Half-close both ways: the client sees the connection end with no response, and
                 # the server's later write fails quietly as a dropped connection.
                 sock.shutdown(socket.SHUT_RDWR)
             return Response(b"", status=500)
-        limited = self.faults.draw(family, {"rate_limit"})
+        limited = self.env.faults.draw(family, {"rate_limit"})
         if limited is not None:
             error = ApiError(Code.RESOURCE_EXHAUSTED, "rate limit exceeded")
             error.retry_after = limited.retry_after
             return self.render_error(ctx.route.style, error)
-        failing = self.faults.draw(family, {"error"})
+        failing = self.env.faults.draw(family, {"error"})
         if failing is not None:
             code = Code(STATUS_CODES[failing.status])
             response = self.render_error(ctx.route.style, ApiError(code, "injected fault"))
@@ -180,7 +183,7 @@ class Sandbox:
         route, request = ctx.route, ctx.request
         if route.style == PUBLIC:
             if route.limit:
-                retry = self.limiter.take("ip:" + str(request.remote_addr), route.limit)
+                retry = self.env.limiter.take("ip:" + str(request.remote_addr), route.limit)
                 if retry is not None:
                     raise ApiError(
                         Code.RESOURCE_EXHAUSTED, "rate limit exceeded", retry_after=retry
@@ -189,9 +192,7 @@ class Sandbox:
         if route.style == ADMIN:
             self.check_admin(request)
             return
-        caller = self.auth.verify_bearer(
-            request.headers.get("Authorization"), self.request_base(request)
-        )
+        caller = self.env.auth.verify_bearer(request.headers.get("Authorization"), ctx.base_url)
         ctx.caller = caller
         if route.scope and route.scope not in caller.scopes:
             raise ApiError(
@@ -200,7 +201,7 @@ class Sandbox:
         header = request.headers.get("x-participant-id")
         if route.pid == PID_REQUIRED or (route.pid == PID_OPTIONAL and header):
             ctx.participant = self.check_participant(caller.firm_id, header)
-        retry = self.limiter.take("firm:" + caller.firm_id, route.limit)
+        retry = self.env.limiter.take("firm:" + caller.firm_id, route.limit)
         if retry is not None:
             raise ApiError(Code.RESOURCE_EXHAUSTED, "rate limit exceeded", retry_after=retry)
         assert route.pid in {PID_REQUIRED, PID_OPTIONAL, PID_IGNORED}

@@ -15,14 +15,12 @@ import re
 import sqlite3
 import time
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import firms, webhooks, wire
+from sandbox.env import Env
 from sandbox.errors import ApiError, Code, invalid, not_found
 from sandbox.routing import Ctx, Route
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
 
 US_STATES = frozenset(
     [
@@ -220,12 +218,10 @@ def status_json(row: sqlite3.Row, *, with_ids: bool = True) -> dict[str, Any]:
     return result
 
 
-def _apply(db: sqlite3.Connection, sandbox: Sandbox, row: sqlite3.Row, outcome: str) -> None:
+def _apply(db: sqlite3.Connection, env: Env, row: sqlite3.Row, outcome: str) -> None:
     """Move an evaluation to `outcome`; rejections announce themselves at once."""
     decision, status, sub = _state_for(outcome)
-    provision_at = (
-        time.time() + sandbox.settings.provisioning_delay if outcome == "approve" else None
-    )
+    provision_at = time.time() + env.settings.provisioning_delay if outcome == "approve" else None
     db.execute(
         "UPDATE kyc SET decision = ?, status = ?, sub_status = ?, docv = '', after_docv = '', "
         "provision_at = ?, rejection_reason = ?, updated_at = ? WHERE firm_id = ? AND external_id = ?",
@@ -255,13 +251,13 @@ def _apply(db: sqlite3.Connection, sandbox: Sandbox, row: sqlite3.Row, outcome: 
                 "status_set_at": wire.ts(),
             },
         )
-    sandbox.worker.wake()
+    env.wake()
 
 
 def start(ctx: Ctx) -> dict[str, Any]:
     fields = validate_start(ctx.body())
-    sandbox = ctx.sandbox
-    with sandbox.store.write() as db:
+    env = ctx.env
+    with env.store.write() as db:
         existing = db.execute(
             "SELECT * FROM kyc WHERE firm_id = ? AND external_id = ?",
             (ctx.firm_id, fields["external_id"]),
@@ -307,13 +303,13 @@ def start(ctx: Ctx) -> dict[str, Any]:
                     decision,
                     status,
                     sub,
-                    json.dumps(_docv(sandbox.settings.base_url, eval_id)),
+                    json.dumps(_docv(env.settings.base_url, eval_id)),
                     ctx.firm_id,
                     fields["external_id"],
                 ),
             )
         else:
-            _apply(db, sandbox, row, outcome)
+            _apply(db, env, row, outcome)
         row = _get(db, ctx.firm_id, fields["external_id"])
     return status_json(row, with_ids=False)
 
@@ -331,18 +327,18 @@ def status(ctx: Ctx) -> dict[str, Any]:
     external_id = ctx.query("external_id") or ctx.query("user_id")
     if not external_id:
         raise invalid("external_id is required")
-    provision_due(ctx.sandbox)
+    provision_due(ctx.env)
     return status_json(_get(ctx.db, ctx.firm_id, external_id))
 
 
-def provision_due(sandbox: Sandbox) -> int:
+def provision_due(env: Env) -> int:
     """Create participant and account for approvals whose delay has passed; send kyc.approved."""
-    due = sandbox.store.db.execute(
+    due = env.store.db.execute(
         "SELECT firm_id, external_id FROM kyc WHERE provision_at IS NOT NULL AND provision_at <= ?",
         (time.time(),),
     ).fetchall()
     for item in due:
-        with sandbox.store.write() as db:
+        with env.store.write() as db:
             row = db.execute(
                 "SELECT * FROM kyc WHERE firm_id = ? AND external_id = ? AND provision_at IS NOT NULL",
                 (item["firm_id"], item["external_id"]),
@@ -402,7 +398,7 @@ def register_webhook(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     url = wire.text(body.get("webhook_url"), "webhook_url").strip()
     secret = wire.text(body.get("signing_secret"), "signing_secret").strip()
-    return webhooks.register(ctx.sandbox, ctx.firm_id, url, secret)
+    return webhooks.register(ctx.env, ctx.firm_id, url, secret)
 
 
 # ---- prefill (optional step before start) ----
@@ -419,7 +415,7 @@ def prefill(ctx: Ctx) -> dict[str, Any]:
     user_id = _require(body, "user_id", 49)
     if (dob, digits) != PREFILL_MATCH:
         raise ApiError(Code.FAILED_PRECONDITION, "prefill not available: no match for this phone")
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         db.execute(
             "INSERT OR REPLACE INTO prefill (firm_id, external_id, phone, date_of_birth, attempts, "
             "status, created_at) VALUES (?, ?, ?, ?, 0, 'otp_sent', ?)",
@@ -440,7 +436,7 @@ def prefill_otp(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     otp = wire.text(body.get("otp"), "otp").strip()
     external_id = _require(body, "external_id")
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         row = db.execute(
             "SELECT * FROM prefill WHERE firm_id = ? AND external_id = ?",
             (ctx.firm_id, external_id),
@@ -496,23 +492,23 @@ def prefill_otp(ctx: Ctx) -> dict[str, Any]:
 # ---- admin hooks ----
 
 
-def admin_docv_complete(sandbox: Sandbox, firm_id: str, external_id: str) -> dict[str, Any]:
-    with sandbox.store.write() as db:
+def admin_docv_complete(env: Env, firm_id: str, external_id: str) -> dict[str, Any]:
+    with env.store.write() as db:
         row = _get(db, firm_id, external_id)
         if not row["docv"]:
             raise ApiError(Code.FAILED_PRECONDITION, "no document upload is outstanding")
-        _apply(db, sandbox, row, row["after_docv"] or "approve")
+        _apply(db, env, row, row["after_docv"] or "approve")
         return status_json(_get(db, firm_id, external_id))
 
 
-def admin_review(sandbox: Sandbox, firm_id: str, external_id: str, decision: str) -> dict[str, Any]:
+def admin_review(env: Env, firm_id: str, external_id: str, decision: str) -> dict[str, Any]:
     if decision not in {"approve", "reject"}:
         raise invalid("decision must be approve or reject")
-    with sandbox.store.write() as db:
+    with env.store.write() as db:
         row = _get(db, firm_id, external_id)
         if row["decision"] != "REVIEW" or row["docv"]:
             raise ApiError(Code.FAILED_PRECONDITION, "the evaluation is not in manual review")
-        _apply(db, sandbox, row, decision)
+        _apply(db, env, row, decision)
         return status_json(_get(db, firm_id, external_id))
 
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import wire
-from sandbox.engine.fixedpoint import InstrumentSpec
-from sandbox.errors import invalid, not_found
+from sandbox import book, firms, wire
+from sandbox.env import Env
+from sandbox.errors import invalid
+from sandbox.instruments import instrument_row
 from sandbox.routing import Ctx, Route
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
 
 SEED = [
     # symbol, description, priceScale, fractionalQtyScale, tick, event, question
@@ -62,24 +60,6 @@ SEED = [
 STATE_PREFIX = "INSTRUMENT_STATE_"
 
 
-def spec(row: sqlite3.Row) -> InstrumentSpec:
-    return InstrumentSpec(
-        symbol=row["symbol"],
-        price_scale=row["price_scale"],
-        fractional_qty_scale=row["frac_scale"],
-        tick_size=Decimal(row["tick_size"]),
-        price_limit_low=row["price_low"],
-        price_limit_high=row["price_high"],
-    )
-
-
-def instrument_row(db: sqlite3.Connection, symbol: str) -> sqlite3.Row:
-    row = db.execute("SELECT * FROM instruments WHERE symbol = ?", (symbol,)).fetchone()
-    if row is None:
-        raise not_found(f"instrument {symbol} not found")
-    return row
-
-
 def add_instrument(db: sqlite3.Connection, body: dict[str, Any]) -> None:
     symbol = wire.text(body.get("symbol"), "symbol").strip()
     if not symbol or symbol.startswith(("/", "!")):
@@ -114,12 +94,10 @@ def add_instrument(db: sqlite3.Connection, body: dict[str, Any]) -> None:
     )
 
 
-def seed(sandbox: Sandbox) -> None:
-    from sandbox import firms, orders
-
-    with sandbox.store.write() as db:
+def seed(env: Env) -> None:
+    with env.store.write() as db:
         firms.ensure_house(db)
-        if not sandbox.settings.seed_market:
+        if not env.settings.seed_market:
             return
         for symbol, description, scale, frac, tick, event, question in SEED:
             if db.execute("SELECT 1 FROM instruments WHERE symbol = ?", (symbol,)).fetchone():
@@ -137,7 +115,7 @@ def seed(sandbox: Sandbox) -> None:
                     "minimum_trade_qty": 1,
                 },
             )
-            orders.house_quote(db, symbol)
+            book.house_quote(db, symbol)
 
 
 def instrument_json(row: sqlite3.Row, emit_zero: bool) -> dict[str, Any]:
@@ -212,7 +190,7 @@ def list_instruments(ctx: Ctx) -> dict[str, Any]:
         sql + " ORDER BY symbol LIMIT ? OFFSET ?", [*params, size + 1, offset]
     ).fetchall()
     more = len(rows) > size
-    emit = ctx.sandbox.settings.emit_zero_enums
+    emit = ctx.env.settings.emit_zero_enums
     return {
         "instruments": [instrument_json(r, emit) for r in rows[:size]],
         "nextPageToken": wire.page_token(offset + size) if more else "",
@@ -274,7 +252,7 @@ def orderbook(ctx: Ctx) -> dict[str, Any]:
     depth = wire.int64(ctx.query("depth"), "depth", default=3) or 3
     if depth > 10 or depth < 0:
         raise invalid("depth must be between 1 and 10")
-    emit = ctx.sandbox.settings.emit_zero_enums
+    emit = ctx.env.settings.emit_zero_enums
     return wire.drop_none(
         {
             "symbol": symbol,

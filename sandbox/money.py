@@ -12,14 +12,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import ledger, risk, wire
+from sandbox.env import Env
 from sandbox.errors import ApiError, Code, invalid, not_found
 from sandbox.routing import CONNECT, Ctx, Route
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
 
 REASONS = {"DEPOSIT": 1, "WITHDRAWAL": 2, "VENDOR_FEES": 3}
 STATUS_PREFIX = "CASH_MOVEMENT_STATUS_"
@@ -157,14 +155,14 @@ def execute(db: sqlite3.Connection, row: sqlite3.Row, outcome: str = "CONFIRMED"
     )
 
 
-def settle_due(sandbox: Sandbox) -> int:
+def settle_due(env: Env) -> int:
     """PENDING and AMBIGUOUS movements whose time has come are resolved."""
-    due = sandbox.store.db.execute(
+    due = env.store.db.execute(
         "SELECT workflow_id FROM cash_movements WHERE settle_at IS NOT NULL AND settle_at <= ?",
         (time.time(),),
     ).fetchall()
     for item in due:
-        with sandbox.store.write() as db:
+        with env.store.write() as db:
             row = db.execute(
                 "SELECT * FROM cash_movements WHERE workflow_id = ? AND settle_at IS NOT NULL",
                 (item["workflow_id"],),
@@ -177,9 +175,9 @@ def settle_due(sandbox: Sandbox) -> int:
 def create(ctx: Ctx) -> dict[str, Any]:
     request = _parse(ctx.body())
     request_hash = wire.canonical(request)
-    sandbox = ctx.sandbox
-    settle_due(sandbox)
-    with sandbox.store.write() as db:
+    env = ctx.env
+    settle_due(env)
+    with env.store.write() as db:
         existing = db.execute(
             "SELECT * FROM cash_movements WHERE firm_id = ? AND idempotency_key = ?",
             (ctx.firm_id, request["idempotency_key"]),
@@ -203,7 +201,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
         )
         stamp = wire.ts()
         workflow = wire.workflow_id()
-        fault = sandbox.faults.draw("cash", {"cash_pending", "cash_ambiguous"})
+        fault = env.faults.draw("cash", {"cash_pending", "cash_ambiguous"})
         status = "PENDING"
         settle_at: float | None = None
         outcome = ""
@@ -245,7 +243,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
             row = db.execute(
                 "SELECT * FROM cash_movements WHERE workflow_id = ?", (workflow,)
             ).fetchone()
-    sandbox.worker.wake()
+    env.wake()
     return {"cashMovement": movement_json(row)}
 
 
@@ -253,7 +251,7 @@ def get(ctx: Ctx) -> dict[str, Any]:
     workflow = wire.text(ctx.body().get("workflow_id"), "workflow_id").strip()
     if not workflow:
         raise invalid("workflow_id is required")
-    settle_due(ctx.sandbox)
+    settle_due(ctx.env)
     row = ctx.db.execute(
         "SELECT * FROM cash_movements WHERE workflow_id = ? AND firm_id = ?",
         (workflow, ctx.firm_id),

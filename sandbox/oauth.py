@@ -24,14 +24,14 @@ def token(ctx: Ctx) -> Response:
         form = parsed
     else:
         form = request.form.to_dict()
-    result = ctx.sandbox.auth.exchange(form, ctx.sandbox.request_base(request))
+    result = ctx.env.auth.exchange(form, ctx.base_url)
     response = Response(json.dumps(result), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def jwks(ctx: Ctx) -> dict[str, Any]:
-    return ctx.sandbox.auth.jwks()
+    return ctx.env.auth.jwks()
 
 
 def health(ctx: Ctx) -> dict[str, Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sandbox import wire
-from sandbox.orders import execution_json, order_json
+from sandbox.messages import execution_json, order_json, trade_json
 from sandbox.routing import PID_REQUIRED, Ctx, Route
 
 STATE_FILTERS = {
@@ -74,7 +73,7 @@ def search_orders(ctx: Ctx) -> dict[str, Any]:
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
     more = len(rows) > size
     page = rows[:size]
-    emit = ctx.sandbox.settings.emit_zero_enums
+    emit = ctx.env.settings.emit_zero_enums
     result: dict[str, Any] = {
         "order": [order_json(r, emit) for r in page],
         "nextPageToken": wire.page_token(offset + size) if more else "",
@@ -119,29 +118,11 @@ def search_executions(ctx: Ctx) -> dict[str, Any]:
     sql += time_sql + f" ORDER BY seq {'DESC' if newest else 'ASC'} LIMIT ? OFFSET ?"
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
     more = len(rows) > size
-    emit = ctx.sandbox.settings.emit_zero_enums
+    emit = ctx.env.settings.emit_zero_enums
     return {
         "executions": [execution_json(r, emit) for r in rows[:size]],
         "nextPageToken": wire.page_token(offset + size) if more else "",
         "eof": not more,
-    }
-
-
-def _exec(db: sqlite3.Connection, exec_id: str, emit: bool) -> dict[str, Any]:
-    row = db.execute("SELECT * FROM executions WHERE id = ?", (exec_id,)).fetchone()
-    return execution_json(row, emit) if row is not None else {}
-
-
-def trade_json(db: sqlite3.Connection, row: sqlite3.Row, emit: bool) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "aggressor": _exec(db, row["aggressor_exec"], emit),
-        "passive": _exec(db, row["passive_exec"], emit),
-        "tradeType": "TRADE_TYPE_REGULAR",
-        "state": "TRADE_STATE_" + row["state"],
-        "text": "",
-        "tradeLinkId": "",
-        "metadata": {},
     }
 
 
@@ -175,7 +156,7 @@ def search_trades(ctx: Ctx) -> dict[str, Any]:
     sql += time_sql + " ORDER BY seq LIMIT ? OFFSET ?"
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
     more = len(rows) > size
-    emit = ctx.sandbox.settings.emit_zero_enums
+    emit = ctx.env.settings.emit_zero_enums
     return {
         "trade": [trade_json(ctx.db, r, emit) for r in rows[:size]],
         "nextPageToken": wire.page_token(offset + size) if more else "",

@@ -21,12 +21,7 @@ from sandbox.engine.collateral import (
 from sandbox.engine.enums import Side, TimeInForce
 from sandbox.engine.fixedpoint import InstrumentSpec
 from sandbox.engine.matching import IncomingOrder, RestingOrder
-
-
-def _spec(db: sqlite3.Connection, symbol: str) -> InstrumentSpec:
-    from sandbox.market import instrument_row, spec
-
-    return spec(instrument_row(db, symbol))
+from sandbox.instruments import instrument_spec
 
 
 def net_position(db: sqlite3.Connection, account: str, symbol: str) -> int:
@@ -60,7 +55,9 @@ def resting_by_symbol(db: sqlite3.Connection, account: str) -> dict[str, list[Re
 
 def reservations(db: sqlite3.Connection, account: str) -> list[Decimal]:
     return [
-        open_orders_requirement(_spec(db, symbol), net_position(db, account, symbol), orders)
+        open_orders_requirement(
+            instrument_spec(db, symbol), net_position(db, account, symbol), orders
+        )
         for symbol, orders in resting_by_symbol(db, account).items()
     ]
 
@@ -89,6 +86,6 @@ def unfunded(db: sqlite3.Connection, account: str) -> list[str]:
     cash = ledger.balance(db, account)
     victims: list[str] = []
     for symbol, orders in resting_by_symbol(db, account).items():
-        spec = _spec(db, symbol)
+        spec = instrument_spec(db, symbol)
         victims.extend(unfunded_orders(spec, cash, net_position(db, account, symbol), orders))
     return victims

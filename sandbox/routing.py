@@ -6,16 +6,14 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request
 
 from sandbox import wire
 from sandbox.auth import Caller
+from sandbox.env import Env
 from sandbox.errors import ApiError, Code, denied, invalid
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
 
 # Styles: how errors look and how the caller is checked.
 REST = "rest"  # grpc-gateway REST, bearer token
@@ -31,7 +29,7 @@ PID_IGNORED = "ignored"
 
 @dataclass
 class Ctx:
-    sandbox: Sandbox
+    env: Env
     request: Request
     route: Route
     args: dict[str, str]
@@ -46,7 +44,12 @@ class Ctx:
 
     @property
     def db(self) -> sqlite3.Connection:
-        return self.sandbox.store.db
+        return self.env.store.db
+
+    @property
+    def base_url(self) -> str:
+        """The URL this request reached the sandbox at (tokens' audience is checked against it)."""
+        return self.request.host_url.rstrip("/")
 
     def body(self) -> dict[str, Any]:
         """The JSON body with snake_case keys; an empty body is an empty message."""

@@ -9,21 +9,18 @@ a reconciliation has real differences to catch.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import ledger, wire
+from sandbox import book, journal, ledger, wire
 from sandbox.engine.positions import PositionChange, bust_fill
 from sandbox.engine.settlement import settle_instrument
 from sandbox.errors import ApiError, Code, invalid, not_found
-from sandbox.market import instrument_row, spec
-from sandbox.orders import _load, _position, cancel, write_position
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
+from sandbox.instruments import instrument_row, spec
+from sandbox.store import Store
 
 
-def settle(sandbox: Sandbox, symbol: str, body: dict[str, Any]) -> dict[str, Any]:
-    with sandbox.store.write() as db:
+def settle(store: Store, symbol: str, body: dict[str, Any]) -> dict[str, Any]:
+    with store.write() as db:
         row = instrument_row(db, symbol)
         s = spec(row)
         if row["settlement_px"] is not None:
@@ -36,17 +33,23 @@ def settle(sandbox: Sandbox, symbol: str, body: dict[str, Any]) -> dict[str, Any
             "SELECT id FROM orders WHERE symbol = ? AND state IN ('NEW', 'PARTIALLY_FILLED')",
             (symbol,),
         ).fetchall():
-            cancel(db, _load(db, order["id"]), stamp, text="instrument settled", unsolicited=True)
+            book.cancel(
+                db,
+                book.load_order(db, order["id"]),
+                stamp,
+                text="instrument settled",
+                unsolicited=True,
+            )
         accounts = [
             r["account"]
             for r in db.execute(
                 "SELECT account FROM positions WHERE symbol = ? AND expired = 0", (symbol,)
             ).fetchall()
         ]
-        before = [_position(db, account, symbol) for account in accounts]
+        before = [journal.read_position(db, account, symbol) for account in accounts]
         result = settle_instrument(s, before, px)
         for old, item in zip(before, result.settled, strict=True):
-            write_position(db, old, item.position, "Settlement", stamp)
+            journal.record_position(db, old, item.position, "Settlement", stamp)
             if item.credit:
                 ledger.post(
                     db,
@@ -77,8 +80,8 @@ def settle(sandbox: Sandbox, symbol: str, body: dict[str, Any]) -> dict[str, Any
     }
 
 
-def bust_trade(sandbox: Sandbox, trade_id: str) -> dict[str, Any]:
-    with sandbox.store.write() as db:
+def bust_trade(store: Store, trade_id: str) -> dict[str, Any]:
+    with store.write() as db:
         trade = db.execute("SELECT * FROM trades WHERE id = ?", (trade_id,)).fetchone()
         if trade is None:
             raise not_found("trade not found")
@@ -90,7 +93,7 @@ def bust_trade(sandbox: Sandbox, trade_id: str) -> dict[str, Any]:
                 "SELECT * FROM position_ledger WHERE ref = ?", (exec_id,)
             ).fetchone()
             if change_row is not None:
-                before = _position(db, change_row["account"], change_row["symbol"])
+                before = journal.read_position(db, change_row["account"], change_row["symbol"])
                 after, _ = bust_fill(
                     before,
                     PositionChange(
@@ -99,7 +102,9 @@ def bust_trade(sandbox: Sandbox, trade_id: str) -> dict[str, Any]:
                         realized_change=change_row["realized_change"],
                     ),
                 )
-                write_position(db, before, after, f"Trade {trade_id} busted", stamp, exec_id)
+                journal.record_position(
+                    db, before, after, f"Trade {trade_id} busted", stamp, exec_id
+                )
             for entry in db.execute(
                 "SELECT * FROM balance_ledger WHERE ref = ? AND entry_type IN "
                 "('ORDER_EXECUTION', 'COMMISSION')",
@@ -117,12 +122,12 @@ def bust_trade(sandbox: Sandbox, trade_id: str) -> dict[str, Any]:
                     allow_negative=True,
                     moment=stamp,
                 )
-        db.execute("UPDATE trades SET state = 'BUSTED' WHERE id = ?", (trade_id,))
+        journal.bust_trade(db, trade_id)
     return {"tradeId": trade_id, "state": "TRADE_STATE_BUSTED"}
 
 
-def _participant_account(sandbox: Sandbox, account: str) -> Any:
-    row = sandbox.store.db.execute(
+def _participant_account(store: Store, account: str) -> Any:
+    row = store.db.execute(
         "SELECT * FROM accounts WHERE account = ? AND kind = 'participant'", (account,)
     ).fetchone()
     if row is None:
@@ -130,10 +135,10 @@ def _participant_account(sandbox: Sandbox, account: str) -> Any:
     return row
 
 
-def manual_adjustment(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+def manual_adjustment(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     account = wire.text(body.get("account"), "account")
     amount = wire.money(body.get("amount"), "amount")
-    with sandbox.store.write() as db:
+    with store.write() as db:
         row = db.execute("SELECT 1 FROM accounts WHERE account = ?", (account,)).fetchone()
         if row is None:
             raise not_found("account not found")
@@ -151,14 +156,14 @@ def manual_adjustment(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
         return {"entryId": entry, "balance": wire.fmt_money(ledger.balance(db, account))}
 
 
-def unrequested_deposit(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+def unrequested_deposit(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     """A DEPOSIT on a participant account with no cash movement the firm asked for."""
     account = wire.text(body.get("account"), "account")
     amount = wire.money(body.get("amount"), "amount")
     if amount <= 0:
         raise invalid("amount must be positive")
-    _participant_account(sandbox, account)
-    with sandbox.store.write() as db:
+    _participant_account(store, account)
+    with store.write() as db:
         entry = ledger.post(
             db,
             account=account,

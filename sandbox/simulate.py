@@ -16,11 +16,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox import firms, settlement, wire
+from sandbox import book, firms, settlement, wire
 from sandbox.app import Sandbox
 from sandbox.config import Settings
 from sandbox.engine.enums import OrderType, Side, TimeInForce
-from sandbox.orders import OrderRequest, submit
+from sandbox.order_input import OrderRequest
 
 TRADE_SHARE = 0.5
 SETTLE_SYMBOL = "atc-mls-atl-clt-2026-03-22-draw"
@@ -212,11 +212,11 @@ def simulate(settings: Settings, *, participants: int, firm_id: str, seed: int) 
                 good_till_time="",
                 manual_order_indicator="MANUAL_ORDER_INDICATOR_AUTOMATED",
             )
-            order = submit(db, req, firm_id=firm_id, participant=pid)
+            order = book.submit(db, req, firm_id=firm_id, participant=pid)
             trades += int(order["cum_qty"] > 0)
     settled = ""
     if SETTLE_SYMBOL in symbols:
-        settlement.settle(sandbox, SETTLE_SYMBOL, {"settlement_px": 0})
+        settlement.settle(sandbox.store, SETTLE_SYMBOL, {"settlement_px": 0})
         settled = SETTLE_SYMBOL
     sandbox.store.close()
     return json.dumps(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import wire
+from sandbox import book, wire
 from sandbox.errors import ApiError, Code, invalid, not_found
-from sandbox.orders import CLORD_RE, _check_clord, parse_order, submit
+from sandbox.order_input import CLORD_RE, parse_order
 from sandbox.routing import CONNECT, Ctx, Route
 
 ALLOWED = {
@@ -103,7 +103,7 @@ def create_vendor_order(ctx: Ctx) -> dict[str, Any]:
     clean, fee, key = _validate(ctx.body())
     req = parse_order(clean)
     request_hash = wire.canonical({"order": clean, "fee": fee, "key": key})
-    with ctx.sandbox.store.write() as db:
+    with ctx.env.store.write() as db:
         existing = db.execute(
             "SELECT * FROM vendor_orders WHERE firm_id = ? AND idempotency_key = ?",
             (ctx.firm_id, key),
@@ -120,8 +120,8 @@ def create_vendor_order(ctx: Ctx) -> dict[str, Any]:
         ).fetchone()
         if account is None:
             raise not_found("no relationship for the firm and order.account")
-        _check_clord(db, account["participant_id"], req.clord_id)
-        o = submit(
+        book.check_clord_free(db, account["participant_id"], req.clord_id)
+        o = book.submit(
             db, req, firm_id=ctx.firm_id, participant=account["participant_id"], vendor_fee=fee
         )
         status = "REJECTED" if o["state"] == "REJECTED" else "ACCEPTED"

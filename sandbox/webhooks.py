@@ -23,14 +23,12 @@ import random
 import socket
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox import wire
+from sandbox.env import Env
 from sandbox.errors import ApiError, Code, invalid
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
 
 log = logging.getLogger("sandbox.webhooks")
 
@@ -110,7 +108,7 @@ def headers_for(event_id: str, body: bytes, secret: str) -> dict[str, str]:
     return headers
 
 
-def register(sandbox: Sandbox, firm_id: str, url: str, secret: str) -> dict[str, Any]:
+def register(env: Env, firm_id: str, url: str, secret: str) -> dict[str, Any]:
     """Send `webhook.test` now; save the URL (and secret, or none) only if it answered 2xx."""
     if not url:
         raise invalid("webhook_url is required")
@@ -119,15 +117,13 @@ def register(sandbox: Sandbox, firm_id: str, url: str, secret: str) -> dict[str,
         secret_key(secret)
     event_id = wire.ulid()
     body = envelope("webhook.test", event_id, {"firm_id": firm_id})
-    status, _ = post(
-        url, body, headers_for(event_id, body, secret), sandbox.settings.webhook_timeout
-    )
+    status, _ = post(url, body, headers_for(event_id, body, secret), env.settings.webhook_timeout)
     if not 200 <= status < 300:
         raise ApiError(
             Code.INVALID_ARGUMENT,
             f"webhook test delivery failed: {'no answer' if status == 0 else f'HTTP {status}'}",
         )
-    with sandbox.store.write() as db:
+    with env.store.write() as db:
         db.execute(
             "UPDATE firms SET webhook_url = ?, webhook_secret = ?, webhook_failures = 0, "
             "webhook_paused_until = 0 WHERE firm_id = ?",
@@ -148,21 +144,21 @@ def enqueue(db: sqlite3.Connection, firm_id: str, event_type: str, data: dict[st
     return event_id
 
 
-def deliver_due(sandbox: Sandbox) -> int:
-    settings = sandbox.settings
+def deliver_due(env: Env) -> int:
+    settings = env.settings
     now = time.time()
-    due = sandbox.store.db.execute(
+    due = env.store.db.execute(
         "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ? "
         "ORDER BY seq LIMIT 50",
         (now,),
     ).fetchall()
     sent = 0
     for row in due:
-        firm = sandbox.store.db.execute(
+        firm = env.store.db.execute(
             "SELECT * FROM firms WHERE firm_id = ?", (row["firm_id"],)
         ).fetchone()
         if firm is None or not firm["webhook_url"]:
-            with sandbox.store.write() as db:
+            with env.store.write() as db:
                 db.execute(
                     "UPDATE webhook_deliveries SET state = 'failed', last_status = "
                     "'no webhook registered' WHERE seq = ?",
@@ -170,7 +166,7 @@ def deliver_due(sandbox: Sandbox) -> int:
                 )
             continue
         if firm["webhook_paused_until"] > now:
-            with sandbox.store.write() as db:
+            with env.store.write() as db:
                 db.execute(
                     "UPDATE webhook_deliveries SET next_at = ? WHERE seq = ?",
                     (firm["webhook_paused_until"], row["seq"]),
@@ -180,17 +176,15 @@ def deliver_due(sandbox: Sandbox) -> int:
         headers = headers_for(row["event_id"], body, firm["webhook_secret"])
         status, retry_after = post(firm["webhook_url"], body, headers, settings.webhook_timeout)
         sent += 1
-        _record(sandbox, row, firm, status, retry_after)
+        _record(env, row, firm, status, retry_after)
     return sent
 
 
-def _record(
-    sandbox: Sandbox, row: sqlite3.Row, firm: sqlite3.Row, status: int, retry_after: str
-) -> None:
-    settings = sandbox.settings
+def _record(env: Env, row: sqlite3.Row, firm: sqlite3.Row, status: int, retry_after: str) -> None:
+    settings = env.settings
     attempts = row["attempts"] + 1
     now = time.time()
-    with sandbox.store.write() as db:
+    with env.store.write() as db:
         if 200 <= status < 300:
             db.execute(
                 "UPDATE webhook_deliveries SET state = 'delivered', attempts = ?, last_status = ?, "

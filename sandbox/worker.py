@@ -1,24 +1,23 @@
 """The background worker: provisioning after KYC approval, late cash movements, webhook delivery.
 
 One thread, woken early by `wake()` when a request queues work; the request thread never waits on
-anything the worker does.
+anything the worker does. The tasks are given by the app (each a callable doing what is due now).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sandbox.app import Sandbox
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger("sandbox.worker")
 
 
 class Worker:
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, interval: float, on_exit: Callable[[], None]) -> None:
+        self.interval = interval
+        self.tasks: Sequence[Callable[[], object]] = ()
+        self._on_exit = on_exit  # the thread's own cleanup (its database connection)
         self._wake = threading.Event()
         # The background thread and /_sandbox/tick both run the tasks; one pass at a time, or a
         # due webhook would be sent twice for one attempt.
@@ -42,23 +41,16 @@ class Worker:
         self._wake.set()
 
     def run_once(self) -> None:
-        from sandbox import kyc, money, orders, webhooks
-
         with self._pass:
-            for task in (
-                kyc.provision_due,
-                money.settle_due,
-                orders.expire_due,
-                webhooks.deliver_due,
-            ):
+            for task in self.tasks:
                 try:
-                    task(self.sandbox)
+                    task()
                 except Exception:
-                    log.exception("background task %s failed", task.__name__)
+                    log.exception("background task %s failed", getattr(task, "__name__", task))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.run_once()
-            self._wake.wait(self.sandbox.settings.worker_interval)
+            self._wake.wait(self.interval)
             self._wake.clear()
-        self.sandbox.store.close()
+        self._on_exit()
