@@ -100,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "backoffice.navigation.navigation",
             ],
+            # The `when` and `ago` filters: every time on every page goes through them.
+            "builtins": ["backoffice.templatetags.clock"],
         },
     },
 ]
@@ -132,7 +134,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The display time zone: every time on every page and in the admin is shown in it, with its name
+# ("EST"); exports are in UTC and say so. Stored times are UTC (USE_TZ).
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -117,6 +117,7 @@ class IntakeForm(forms.Form):
         self.fields[
             "agreement_accepted"
         ].help_text = f"Participant agreement version {settings.KYC_AGREEMENT_VERSION}"
+        self.fields["agreement_signed_at"].help_text = f"In {settings.TIME_ZONE} time."
 
     def clean_external_id(self) -> str:
         value: str = self.cleaned_data["external_id"].strip()

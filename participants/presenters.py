@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-
-from django.utils import timezone
 
 from backoffice.pii import masking
 from participants.models import KycSubmission
@@ -58,16 +55,3 @@ def identity_rows(submission: KycSubmission) -> list[tuple[str, str, str]]:
         for field, label, value in rows
         if field != "docv_url" or submission.docv_url
     ]
-
-
-def age(submission: KycSubmission, now: dt.datetime | None = None) -> dt.timedelta:
-    return (now or timezone.now()) - submission.created_at
-
-
-def age_label(delta: dt.timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    if hours < 1:
-        return f"{int(delta.total_seconds() // 60)} min"
-    if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} d"

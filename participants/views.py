@@ -19,13 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from backoffice import context
+from backoffice import clock, context
 from backoffice.audit.services import audit_record
 from backoffice.http import HtmxHttpRequest
 from participants import selectors, services
 from participants.forms import IntakeForm, NoteForm, RevealForm
 from participants.models import OPEN_STATUSES, KycSubmission
-from participants.presenters import age, age_label, identity_rows, masked_identity
+from participants.presenters import identity_rows, masked_identity
 from participants.selectors import FirmNotSetUp, QueueFilters
 from participants.webhooks import kyc_webhook_receive
 
@@ -60,13 +60,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     page = list(rows[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    now = timezone.now()
     sla = selectors.sla_deadline_cutoff()
     items = [
         {
             "submission": s,
             "identity": masked_identity(s),
-            "age": age_label(age(s, now)),
             "overdue": s.created_at < sla,
         }
         for s in page
@@ -318,7 +316,7 @@ def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
                 "name",
                 "ssn",
                 "status",
-                "created_at",
+                "created_at_utc",
                 "overdue",
                 "assignee",
             ]
@@ -332,7 +330,7 @@ def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
                     identity.name,
                     identity.ssn,
                     s.status,
-                    s.created_at.isoformat(),
+                    clock.export_utc(s.created_at),
                     "yes" if s.created_at < sla else "no",
                     s.assignee.get_username() if s.assignee else "",
                 ]

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from backoffice import clock
+
 
 class AuditTrailIsAppendOnly(Exception):
     """Raised on any attempt to change or remove an audit event."""
@@ -60,7 +62,7 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+        return f"{clock.display(self.occurred_at, seconds=True)} {self.actor_label} {self.action}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backoffice import clock
 from backoffice.gateway.selectors import Bucket, Window
 
 WIDTH, HEIGHT = 720, 180
@@ -52,7 +53,7 @@ def _x_ticks(buckets: list[Bucket], window: Window, slot: float) -> list[Tick]:
     if window.key == "7d":
         fmt = "%m-%d %Hh"
     return [
-        Tick(round(LEFT + (i + 0.5) * slot, 1), bucket.start.strftime(fmt))
+        Tick(round(LEFT + (i + 0.5) * slot, 1), clock.local(bucket.start).strftime(fmt))
         for i, bucket in enumerate(buckets)
         if i % every == 0
     ]
@@ -66,6 +67,11 @@ def _nice_max(value: float, floor: float) -> float:
             if candidate >= top:
                 return candidate
     return top
+
+
+def _ms(value: float) -> str:
+    """An axis label short enough for the margin: "250 ms", "10 s"."""
+    return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
 
 
 def error_rate_chart(buckets: list[Bucket], window: Window) -> Chart:
@@ -86,7 +92,7 @@ def error_rate_chart(buckets: list[Bucket], window: Window) -> Chart:
                 y=round(TOP + plot_height - height, 2),
                 width=round(max(1.0, slot * 0.8), 2),
                 height=round(height, 2),
-                title=f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.errors} of {bucket.calls} "
+                title=f"{clock.display(bucket.start)}: {bucket.errors} of {bucket.calls} "
                 f"calls failed ({rate:.1f}%)",
             )
         )
@@ -114,7 +120,7 @@ def latency_chart(buckets: list[Bucket], window: Window) -> Chart:
             points.append((round(LEFT + (i + 0.5) * slot, 1), round(y, 1)))
         lines[name] = " ".join(f"{x},{y}" for x, y in points)
         dots[name] = points
-    y_ticks = [Tick(round(TOP + plot_height * (1 - f), 2), f"{top * f:g} ms") for f in (0, 0.5, 1)]
+    y_ticks = [Tick(round(TOP + plot_height * (1 - f), 2), _ms(top * f)) for f in (0, 0.5, 1)]
     return Chart(
         WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_height, [], lines, dots, y_ticks,
         _x_ticks(buckets, window, slot), not any(b.calls for b in buckets),

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from backoffice import clock
+
 
 class GatewayCall(models.Model):
     """One attempt at one exchange endpoint: who it was for, how it went, how long it took.
@@ -59,7 +61,7 @@ class GatewayCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.method} {self.endpoint} #{self.attempt} {self.outcome}"
+        return f"{clock.display(self.started_at, seconds=True)} {self.method} {self.endpoint} #{self.attempt} {self.outcome}"
 
     @property
     def succeeded(self) -> bool:

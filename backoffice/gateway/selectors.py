@@ -80,12 +80,19 @@ def _percentile(histogram: list[int], fraction: float) -> int | None:
     return OVERFLOW_MS
 
 
+def _bucket_zone(window: Window) -> dt.tzinfo:
+    """Days are the display zone's days; minutes and hours are counted in UTC, where every step
+    has the same length (a local hour can repeat or vanish when the clocks change)."""
+    return timezone.get_current_timezone() if window.trunc == "day" else dt.UTC
+
+
 def _bucket_start(moment: dt.datetime, window: Window) -> dt.datetime:
-    moment = moment.astimezone(dt.UTC)
+    moment = moment.astimezone(_bucket_zone(window))
     if window.trunc == "minute":
         return moment.replace(second=0, microsecond=0)
     if window.trunc == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
+    # Wall-clock midnight; adding a day to it (below) lands on the next local midnight.
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -100,7 +107,7 @@ def gateway_health(*, window_key: str = DEFAULT_WINDOW, now: dt.datetime | None 
     )
     rows = (
         GatewayCall.objects.filter(started_at__gte=first, started_at__lte=now)
-        .annotate(bucket=Trunc("started_at", window.trunc, tzinfo=dt.UTC), band=band)
+        .annotate(bucket=Trunc("started_at", window.trunc, tzinfo=_bucket_zone(window)), band=band)
         .values("bucket", "band")
         .annotate(calls=Count("id"), errors=Count("id", filter=~Q(outcome=GatewayCall.OK)))
         .order_by()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from backoffice.gateway.charts import error_rate_chart, latency_chart
@@ -31,6 +32,7 @@ def health(request: HtmxHttpRequest) -> HttpResponse:
         "error_chart": error_rate_chart(report.buckets, report.window),
         "latency_chart": latency_chart(report.buckets, report.window),
         "operations": operations_summary(window_key=window_key),
+        "zone_name": timezone.localtime().tzname(),
     }
     template = "gateway/health.html#report" if request.htmx else "gateway/health.html"
     return render(request, template, context)

@@ -115,11 +115,12 @@ def test_the_csv_export_is_masked(support, firm):
         "name",
         "ssn",
         "status",
-        "created_at",
+        "created_at_utc",
         "overdue",
         "assignee",
     ]
     assert rows[1][2:5] == ["J••• D•••", "•••-••-6789", "manual_review"]
+    assert rows[1][5].endswith("Z")  # UTC, as the header says
     assert "123456789" not in body
     assert "Jane" not in body
     assert AuditEvent.objects.filter(action="participants.kyc.exported").exists()

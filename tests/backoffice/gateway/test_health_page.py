@@ -118,3 +118,27 @@ def test_the_admin_lists_calls_read_only(db, persona):
     assert admin.get("/admin/gateway/gatewaycall/add/").status_code == 403
     row.refresh_from_db()
     assert row.outcome == "ok"
+
+
+def test_days_are_the_display_zones_days_and_labels_name_the_zone(db, settings, persona):
+    settings.TIME_ZONE = "America/New_York"
+    now = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 on Dec 1 in New York
+    GatewayCall.objects.bulk_create([call(60, latency=40, now=now)])  # 21:00 New York, Dec 1
+
+    health = gateway_health(window_key="30d", now=now)
+
+    latest = health.buckets[-1]
+    assert timezone.localtime(latest.start).isoformat() == "2026-12-01T00:00:00-05:00"
+    assert latest.calls == 1
+    page = persona("support").get("/gateway/health/").content.decode()
+    assert re.search(r"times are E[SD]T\.", page)  # the zone's name today
+
+
+def test_latency_axis_labels_fit_the_margin():
+    from backoffice.gateway.charts import latency_chart
+    from backoffice.gateway.selectors import WINDOWS, Bucket
+
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    chart = latency_chart([Bucket(start, 1, 0, 5000, 9000)], WINDOWS["1h"])
+
+    assert [tick.label for tick in chart.y_ticks] == ["0 ms", "5 s", "10 s"]
