@@ -21,6 +21,9 @@ class RequestContext:
     client_ip: str | None = None
     # Who the work is for when no user object is at hand: "command:kyc_sync", "webhook:kyc".
     origin: str = ""
+    # Someone is waiting for the answer (a web request): exchange calls fail fast rather than
+    # retry or wait, and leave unfinished work to the background command that completes it.
+    interactive: bool = False
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("backoffice_request_context", default=None)

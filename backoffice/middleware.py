@@ -27,7 +27,9 @@ class RequestContextMiddleware:
             incoming if trusted and _REQUEST_ID.match(incoming) else context.new_request_id()
         )
         with context.bound(
-            context.RequestContext(request_id=request_id, client_ip=client_ip(request))
+            context.RequestContext(
+                request_id=request_id, client_ip=client_ip(request), interactive=True
+            )
         ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id

@@ -330,26 +330,42 @@ BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
 ]
 
 # --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------
-# Read when the gateway is first used, not here: the web app starts without exchange credentials and
-# serves every page that does not need the exchange; the first exchange call and `manage.py
-# gateway_check` name whatever is missing. Keys are files (or a PEM in the environment), never
-# database rows. Environments: preprod, prod, sandbox (the local imitation).
+# Every POLYMARKET_* setting and its default lives here; backoffice/gateway/config.py turns them into
+# typed settings when the gateway is first used, not at start-up: the web app starts without exchange
+# credentials and serves every page that does not need the exchange; the first exchange call and
+# `manage.py gateway_check` name whatever is missing. Keys are files (or a PEM in the environment),
+# never database rows. Environments: preprod, prod, sandbox (the local imitation).
 POLYMARKET_ENVIRONMENT = env.str("POLYMARKET_ENVIRONMENT", default="sandbox" if DEBUG else "")
 POLYMARKET_SANDBOX_URL = env.str("POLYMARKET_SANDBOX_URL", default="http://127.0.0.1:8100")
+# Overrides of the environment's preset: the API base URL, the token endpoint, and the audience the
+# token is asked for (default: the API URL).
+POLYMARKET_API_URL = env.str("POLYMARKET_API_URL", default="")
+POLYMARKET_TOKEN_URL = env.str("POLYMARKET_TOKEN_URL", default="")
+POLYMARKET_AUDIENCE = env.str("POLYMARKET_AUDIENCE", default="")
+# TLS is always verified: against the system's authorities, or this CA bundle (a private CA, or the
+# sandbox's self-signed certificate).
+POLYMARKET_CA_BUNDLE = env.str("POLYMARKET_CA_BUNDLE", default="")
 POLYMARKET_CLIENT_ID = env.str("POLYMARKET_CLIENT_ID", default="")
 POLYMARKET_PRIVATE_KEY_FILE = env.str("POLYMARKET_PRIVATE_KEY_FILE", default="")
 POLYMARKET_PRIVATE_KEY = env.str("POLYMARKET_PRIVATE_KEY", default="")
 # During a key rotation: the new key, tried when the exchange no longer (or not yet) knows the other.
 POLYMARKET_PRIVATE_KEY_NEXT_FILE = env.str("POLYMARKET_PRIVATE_KEY_NEXT_FILE", default="")
 POLYMARKET_CONNECT_TIMEOUT_SECONDS = env.float("POLYMARKET_CONNECT_TIMEOUT_SECONDS", default=3.05)
-# The exchange's own gateway gives up after 30 s (504); wait a little longer than that.
+POLYMARKET_RATE_LIMITS = env.bool("POLYMARKET_RATE_LIMITS", default=True)
+# Commands and jobs: retried with jittered backoff (base * 2^n, capped), waiting up to
+# POLYMARKET_MAX_WAIT_SECONDS at a time for a backoff, a Retry-After or a rate-limit slot. The
+# exchange's own gateway gives up after 30 s (504); the read timeout is a little longer than that.
 POLYMARKET_READ_TIMEOUT_SECONDS = env.float("POLYMARKET_READ_TIMEOUT_SECONDS", default=35.0)
 POLYMARKET_MAX_ATTEMPTS = env.int("POLYMARKET_MAX_ATTEMPTS", default=5)
-POLYMARKET_MAX_RETRY_WAIT_SECONDS = env.float("POLYMARKET_MAX_RETRY_WAIT_SECONDS", default=30.0)
-POLYMARKET_RATE_LIMITS = env.bool("POLYMARKET_RATE_LIMITS", default=True)
-POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS = env.float(
-    "POLYMARKET_RATE_LIMIT_MAX_WAIT_SECONDS", default=60.0
+POLYMARKET_BACKOFF_BASE_SECONDS = env.float("POLYMARKET_BACKOFF_BASE_SECONDS", default=1.0)
+POLYMARKET_BACKOFF_CAP_SECONDS = env.float("POLYMARKET_BACKOFF_CAP_SECONDS", default=8.0)
+POLYMARKET_MAX_WAIT_SECONDS = env.float("POLYMARKET_MAX_WAIT_SECONDS", default=60.0)
+# Staff requests: one attempt, a shorter read timeout, and no wait longer than this for a
+# rate-limit slot; what does not finish is left to the background command that completes it.
+POLYMARKET_STAFF_READ_TIMEOUT_SECONDS = env.float(
+    "POLYMARKET_STAFF_READ_TIMEOUT_SECONDS", default=10.0
 )
+POLYMARKET_STAFF_MAX_WAIT_SECONDS = env.float("POLYMARKET_STAFF_MAX_WAIT_SECONDS", default=1.5)
 
 # --- Logging: every line carries the request id; nothing logged may carry PII ----------------------
 LOGGING = {

@@ -50,7 +50,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from backoffice.gateway.client import Gateway  # noqa: E402
-from backoffice.gateway.config import Environment, GatewayConfig, SigningKey  # noqa: E402
+from backoffice.gateway.config import (  # noqa: E402
+    CallPolicy,
+    Environment,
+    GatewaySettings,
+    SigningKey,
+)
 from backoffice.gateway.models import GatewayCall  # noqa: E402
 from backoffice.gateway.recording import (  # noqa: E402
     CallRecorder,
@@ -104,21 +109,20 @@ def register(base: str) -> tuple[str, rsa.RSAPrivateKey]:
 def gateway_for(
     base: str, client_id: str, key: rsa.RSAPrivateKey, recorder: CallRecorder | None = None
 ) -> tuple[Gateway, MemoryRecorder]:
-    config = GatewayConfig(
-        environment=Environment("sandbox", base, f"{base}/oauth/token"),
+    settings = GatewaySettings(
+        environment=Environment("sandbox", base, f"{base}/oauth/token", base),
         client_id=client_id,
         keys=(SigningKey("current", key),),
         connect_timeout=3.05,
-        read_timeout=35.0,
-        max_attempts=5,
+        tls_verify=True,
         backoff_base=1.0,
         backoff_cap=8.0,
-        max_retry_wait=30.0,
         rate_limits=False,
-        rate_limit_max_wait=60.0,
+        job=CallPolicy("job", max_attempts=5, read_timeout=35.0, max_wait=60.0, backoff=True),
+        staff=CallPolicy("staff", max_attempts=1, read_timeout=10.0, max_wait=1.5, backoff=False),
     )
     memory = MemoryRecorder()
-    gateway = Gateway(config=config, transport=RequestsTransport(), recorder=recorder or memory)
+    gateway = Gateway(settings=settings, transport=RequestsTransport(), recorder=recorder or memory)
     return gateway, memory
 
 

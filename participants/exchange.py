@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backoffice.actors import Actor
 from backoffice.gateway.client import get_gateway
 from backoffice.gateway.errors import (
     AlreadyExists,
@@ -10,8 +11,7 @@ from backoffice.gateway.errors import (
     PermanentError,
 )
 from backoffice.gateway.inputs import KycAddress, KycApplication
-from backoffice.gateway.recording import Actor
-from backoffice.gateway.results import KycStatus
+from backoffice.gateway.results import KycEvaluation
 from participants.models import KycSubmission
 from participants.outcomes import KycOutcome
 
@@ -46,7 +46,7 @@ def application(submission: KycSubmission) -> KycApplication:
     )
 
 
-def outcome_of(status: KycStatus) -> KycOutcome:
+def outcome_of(status: KycEvaluation) -> KycOutcome:
     return KycOutcome(
         decision=status.decision,
         exchange_status=status.status,

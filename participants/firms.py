@@ -8,7 +8,8 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 
-from backoffice.audit.services import Actor, audit_record
+from backoffice.actors import Actor
+from backoffice.audit.services import audit_record
 from backoffice.gateway.client import get_gateway
 from participants.models import Firm
 

@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backoffice.audit.services import Actor, audit_record
+from backoffice.actors import Actor
+from backoffice.audit.services import audit_record
 from backoffice.gateway.errors import GatewayError
 from backoffice.pii.crypto import pii_hash
 from participants import exchange

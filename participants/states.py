@@ -7,7 +7,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.audit.services import Actor, audit_record
+from backoffice.actors import Actor
+from backoffice.audit.services import audit_record
 from participants.models import KycStatusChange, KycSubmission, Participant
 
 S = KycSubmission.Status

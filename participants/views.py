@@ -362,6 +362,7 @@ def kyc_webhook(request: HtmxHttpRequest) -> HttpResponse:
             request_id=current.request_id if current else context.new_request_id(),
             client_ip=current.client_ip if current else None,
             origin="webhook:kyc",
+            interactive=True,
         )
     ):
         receipt = kyc_webhook_receive(headers=headers, body=request.body)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import models
 
 from backoffice import context
+from backoffice.actors import Actor
 from backoffice.audit.models import AuditEvent
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 # Keys that must never reach the trail, whatever a caller passes: the payload is for ids and codes.
 _FORBIDDEN_PAYLOAD_KEYS = frozenset(

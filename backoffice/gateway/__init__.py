@@ -1,7 +1,14 @@
 """The one Polymarket US client (API.md; ARCHITECTURE.md item 6). Services call it like this:
 
-    from backoffice.gateway import get_gateway
-    status = get_gateway().kyc_status(external_id=..., actor=actor)
+    from backoffice.gateway.client import get_gateway
+    from backoffice.gateway.errors import GatewayError, Outcome
 
-Import the client from here; `errors` holds the typed errors, `results` the typed answers.
+    try:
+        status = get_gateway().kyc_status(external_id=..., actor=actor)
+    except GatewayError as exc:
+        ...  # switch on exc.outcome: NOT_SENT, REFUSED, UNKNOWN or MISCONFIGURED
+
+The package itself exports nothing: Django imports it as an app before models can be loaded.
+`errors` holds the typed errors and the outcome classification, `results` the typed answers,
+`config` the settings and the two call policies, `endpoints` the endpoint table.
 """

@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 
 from backoffice.admin_tools import ReadOnlyLargeTableAdmin
-from backoffice.gateway.client import ENDPOINTS
 from backoffice.gateway.config import ENVIRONMENT_NAMES
+from backoffice.gateway.endpoints import ENDPOINTS
 from backoffice.gateway.models import GatewayCall
 
 

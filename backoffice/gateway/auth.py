@@ -3,24 +3,26 @@ cached and renewed before the `expires_in` the endpoint sent runs out.
 
 One TokenManager per process and environment. Threads share the cached token; when it needs
 renewing exactly one thread renews it while the others wait for that result, and after a 401 the
-token that was refused is replaced once, however many threads saw the refusal.
+token that was refused is replaced once, however many threads saw the refusal. A staff request
+waits for a renewal under way for no longer than one attempt of its own would take.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
-from backoffice.gateway.config import GatewayConfig, SigningKey
+from backoffice.gateway.config import CallPolicy, GatewaySettings, SigningKey
 from backoffice.gateway.errors import GatewayError, TokenExchangeFailed
 from backoffice.gateway.recording import CallAttempt, CallContext, CallRecorder
 from backoffice.gateway.retry import backoff_delay
@@ -70,14 +72,14 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 class TokenManager:
     def __init__(
         self,
-        config: GatewayConfig,
+        settings: GatewaySettings,
         transport: Transport,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config
+        self.settings = settings
         self._transport = transport
         self._clock = clock
         self._wall = wall_clock
@@ -90,30 +92,55 @@ class TokenManager:
     def _fresh(self, token: AccessToken | None) -> bool:
         return token is not None and self._clock() < token.renew_at
 
-    def token(self, *, context: CallContext, recorder: CallRecorder) -> AccessToken:
+    def token(
+        self, *, context: CallContext, recorder: CallRecorder, policy: CallPolicy
+    ) -> AccessToken:
         token = self._token
         if self._fresh(token):
             assert token is not None
             return token
-        with self._lock:
+        with self._renewing(policy):
             token = self._token
             if self._fresh(token):
                 assert token is not None
                 return token
-            self._token = self._exchange(context=context, recorder=recorder)
+            self._token = self._exchange(context=context, recorder=recorder, policy=policy)
             return self._token
 
     def renew_after_rejection(
-        self, rejected: AccessToken, *, context: CallContext, recorder: CallRecorder
+        self,
+        rejected: AccessToken,
+        *,
+        context: CallContext,
+        recorder: CallRecorder,
+        policy: CallPolicy,
     ) -> AccessToken:
         """A call was refused with 401 using `rejected`: renew, unless another thread already has."""
-        with self._lock:
+        with self._renewing(policy):
             current = self._token
             if current is not None and current.value != rejected.value and self._fresh(current):
                 return current
             self._token = None
-            self._token = self._exchange(context=context, recorder=recorder)
+            self._token = self._exchange(context=context, recorder=recorder, policy=policy)
             return self._token
+
+    @contextlib.contextmanager
+    def _renewing(self, policy: CallPolicy) -> Iterator[None]:
+        """The renewal lock. A job waits as long as the renewal takes; a staff request no longer
+        than one attempt of its own would, then gives up with nothing sent."""
+        if policy.backoff:
+            self._lock.acquire()
+        elif not self._lock.acquire(timeout=sum(policy.timeout(self.settings.connect_timeout))):
+            raise TokenExchangeFailed(
+                "signing in to the exchange is taking longer than a staff request may wait",
+                error="renewal_busy",
+                retryable=True,
+                operation="token",
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def forget(self) -> None:
         with self._lock:
@@ -124,22 +151,26 @@ class TokenManager:
     def assertion(self, key: SigningKey) -> str:
         now = int(self._wall())
         claims = {
-            "iss": self.config.client_id,
-            "sub": self.config.client_id,
-            "aud": self.config.environment.token_url,
+            "iss": self.settings.client_id,
+            "sub": self.settings.client_id,
+            "aud": self.settings.environment.token_url,
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_SECONDS,
             "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, key.key, algorithm="RS256", headers={"typ": "JWT"})
 
-    def _exchange(self, *, context: CallContext, recorder: CallRecorder) -> AccessToken:
-        keys = list(self.config.keys)
+    def _exchange(
+        self, *, context: CallContext, recorder: CallRecorder, policy: CallPolicy
+    ) -> AccessToken:
+        keys = list(self.settings.keys)
         order = [self._preferred_key, *[i for i in range(len(keys)) if i != self._preferred_key]]
         failure: TokenExchangeFailed | None = None
         for position, index in enumerate(order):
             try:
-                token = self._exchange_with(keys[index], context=context, recorder=recorder)
+                token = self._exchange_with(
+                    keys[index], context=context, recorder=recorder, policy=policy
+                )
             except TokenExchangeFailed as exc:
                 # During a key rotation one of the two keys is not (or no longer) registered.
                 if exc.error == "invalid_client" and position + 1 < len(order):
@@ -152,23 +183,23 @@ class TokenManager:
         raise failure
 
     def _exchange_with(
-        self, key: SigningKey, *, context: CallContext, recorder: CallRecorder
+        self, key: SigningKey, *, context: CallContext, recorder: CallRecorder, policy: CallPolicy
     ) -> AccessToken:
-        env = self.config.environment
+        env = self.settings.environment
         attempt = 0
         while True:
             attempt += 1
             body = {
-                "client_id": self.config.client_id,
+                "client_id": self.settings.client_id,
                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 "client_assertion": self.assertion(key),
-                "audience": env.base_url,
+                "audience": env.audience,
                 "grant_type": "client_credentials",
             }
             request = Request(
                 method="POST",
                 url=env.token_url,
-                timeout=self.config.timeout,
+                timeout=policy.timeout(self.settings.connect_timeout),
                 headers={"Content-Type": "application/json"},
                 json=body,
             )
@@ -197,19 +228,26 @@ class TokenManager:
                 error.__class__.__name__,
                 getattr(error, "error", "") or error.code,
             )
-            if not retryable or attempt >= self.config.max_attempts:
+            delay = backoff_delay(
+                attempt, base=self.settings.backoff_base, cap=self.settings.backoff_cap
+            )
+            if (
+                not retryable
+                or not policy.backoff
+                or attempt >= policy.max_attempts
+                or delay > policy.max_wait
+            ):
                 if isinstance(error, TokenExchangeFailed):
                     raise error
                 raise TokenExchangeFailed(
                     f"the token endpoint {env.token_url} could not be reached: {error}",
                     error=error.code,
                     retryable=error.retryable,
+                    cause=error,
                     http_status=error.http_status,
                     operation="token",
                 ) from error
-            self._sleep(
-                backoff_delay(attempt, base=self.config.backoff_base, cap=self.config.backoff_cap)
-            )
+            self._sleep(delay)
 
     def _record(
         self,
@@ -225,7 +263,7 @@ class TokenManager:
         recorder.record(
             CallAttempt(
                 started_at=started,
-                environment=self.config.environment.name,
+                environment=self.settings.environment.name,
                 operation="token",
                 method="POST",
                 endpoint=TOKEN_ENDPOINT,

@@ -1,25 +1,29 @@
 """The one Polymarket US client of the back-office.
 
-    gateway = get_gateway()
-    status = gateway.kyc_status(external_id=submission.external_id, actor=request.user)
+    from backoffice.gateway import get_gateway
+    status = get_gateway().kyc_status(external_id=submission.external_id, actor=request.user)
 
 Every method is keyword-only and takes `actor`: the staff member the call is made for, or None
 for system work, whose origin ("command:kyc_sync", "webhook:kyc") then comes from
 backoffice.context. Each call refuses to run inside an open database transaction, waits for the
 endpoint family's client-side rate limit, signs with the cached token (renewing it once after a
 401), retries reads and idempotency-keyed writes on transient errors with jittered backoff
-(honouring Retry-After), records every attempt as a GatewayCall, and returns typed results.
+(honouring Retry-After) as its call policy allows, records every attempt as a GatewayCall, and
+returns typed results. A failure raises a GatewayError whose `outcome` says what is known
+(errors.Outcome).
+
+Who is waiting picks the policy: a staff request (`RequestContext.interactive`) fails fast, with
+one attempt and no wait longer than a second or two; commands and jobs are patient.
+`get_gateway()` makes that choice through `Gateway.using(policy=...)`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,129 +33,58 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from backoffice import context as request_context
+from backoffice.actors import Actor
 from backoffice.gateway import results as r
 from backoffice.gateway.auth import AccessToken, TokenManager
-from backoffice.gateway.config import GatewayConfig, load_config
+from backoffice.gateway.config import CallPolicy, GatewaySettings, load_settings
+from backoffice.gateway.endpoints import (
+    ACCOUNTS,
+    BALANCE,
+    BALANCE_LEDGER,
+    BALANCES,
+    CANCEL_ORDER,
+    CREATE_CASH_MOVEMENT,
+    CREATE_VENDOR_ORDER,
+    FUNDING_ACCOUNT_BALANCE,
+    GET_CASH_MOVEMENT,
+    INSTRUMENTS,
+    KYC_START,
+    KYC_STATUS,
+    KYC_WEBHOOK,
+    OPEN_ORDERS,
+    POSITION_LEDGER,
+    POSITIONS,
+    SEARCH_EXECUTIONS,
+    SEARCH_ORDERS,
+    SEARCH_TRADES,
+    SETTLEMENT,
+    USERS,
+    WHOAMI,
+    Endpoint,
+)
 from backoffice.gateway.errors import (
-    ERROR_FOR_CODE,
-    ERROR_FOR_STATUS,
-    GRPC_CODE_NAMES,
     GatewayCalledInTransaction,
     GatewayError,
-    InternalError,
-    InvalidArgument,
     MalformedResponse,
     NotFound,
+    Outcome,
     RateLimited,
     Unauthenticated,
-    UnexpectedRedirect,
+    error_for,
 )
 from backoffice.gateway.inputs import KycApplication, VendorOrder
-from backoffice.gateway.parsing import Fields, Scales
+from backoffice.gateway.paging import Pages
+from backoffice.gateway.parsing import Fields
 from backoffice.gateway.ratelimit import RateLimiter
-from backoffice.gateway.recording import (
-    Actor,
-    CallAttempt,
-    CallContext,
-    CallRecorder,
-    DatabaseRecorder,
-)
+from backoffice.gateway.recording import CallAttempt, CallContext, CallRecorder, DatabaseRecorder
 from backoffice.gateway.retry import backoff_delay
-from backoffice.gateway.rpc import (
-    CASH_MOVEMENT_SERVICE,
-    ORDER_FUNDING_SERVICE,
-    ConnectJsonChannel,
-    RpcChannel,
-    rpc_path,
-)
+from backoffice.gateway.rpc import ConnectJsonChannel, RpcChannel
+from backoffice.gateway.scales import ScaleBook, Scales
 from backoffice.gateway.transport import Request, RequestsTransport, Response, Transport
 
 T = TypeVar("T")
 
-SCALES_TTL_SECONDS = 3600.0
 MAX_PAGE_SIZE = 1000
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    operation: str
-    method: str
-    path: str  # template, as recorded
-    family: str | None = None  # client-side rate-limit family (ratelimit.LIMITS)
-    retry_safe: bool = True  # a read, or a write carrying an idempotency key
-    participant: bool = False  # sends x-participant-id
-    rpc: tuple[str, str] | None = None  # (service, method) for the Connect JSON services
-    empty_ok: bool = False  # an empty body is a valid answer
-
-
-def _rpc(operation: str, service: str, method: str, **kwargs: Any) -> Endpoint:
-    return Endpoint(operation, "POST", rpc_path(service, method), rpc=(service, method), **kwargs)
-
-
-# API.md section 0, in its order. Writes without an idempotency key are never retried blindly:
-# KYC start (a retry could open a second evaluation), webhook registration and cancel.
-WHOAMI = Endpoint("whoami", "GET", "/v1/whoami")
-USERS = Endpoint("users", "GET", "/v1/users", participant=True)
-ACCOUNTS = Endpoint("accounts", "GET", "/v1/accounts")
-KYC_START = Endpoint("kyc_start", "POST", "/v1/kyc/start", retry_safe=False)
-KYC_STATUS = Endpoint("kyc_status", "GET", "/v1/kyc/status")
-KYC_WEBHOOK = Endpoint("kyc_register_webhook", "POST", "/v1/kyc/webhook", retry_safe=False)
-CREATE_CASH_MOVEMENT = _rpc(
-    "create_cash_movement", CASH_MOVEMENT_SERVICE, "CreateCashMovement", family="transfers"
-)
-GET_CASH_MOVEMENT = _rpc(
-    "get_cash_movement", CASH_MOVEMENT_SERVICE, "GetCashMovement", family="transfers"
-)
-FUNDING_ACCOUNT_BALANCE = _rpc(
-    "funding_account_balance",
-    CASH_MOVEMENT_SERVICE,
-    "GetFundingAccountBalance",
-    family="transfers",
-)
-CREATE_VENDOR_ORDER = _rpc("create_vendor_order", ORDER_FUNDING_SERVICE, "CreateVendorOrder")
-BALANCE = Endpoint("balance", "POST", "/v1/positions/balance", participant=True)
-BALANCES = Endpoint("balances", "POST", "/v1/positions/balances", participant=True)
-POSITIONS = Endpoint("positions", "GET", "/v1/positions", participant=True)
-BALANCE_LEDGER = Endpoint(
-    "balance_ledger", "GET", "/v1/funding/balance-ledger", family="ledger", participant=True
-)
-POSITION_LEDGER = Endpoint(
-    "position_ledger", "GET", "/v1/positions/ledger", family="ledger", participant=True
-)
-INSTRUMENTS = Endpoint("instruments", "POST", "/v1/refdata/instruments", family="refdata")
-SEARCH_ORDERS = Endpoint(
-    "search_orders", "POST", "/v1/report/orders/search", family="report_search", participant=True
-)
-SEARCH_EXECUTIONS = Endpoint(
-    "search_executions",
-    "POST",
-    "/v1/report/executions/search",
-    family="report_search",
-    participant=True,
-)
-SEARCH_TRADES = Endpoint(
-    "search_trades", "POST", "/v1/report/trades/search", family="report_search", participant=True
-)
-OPEN_ORDERS = Endpoint("open_orders", "GET", "/v1/trading/orders/open", participant=True)
-CANCEL_ORDER = Endpoint(
-    "cancel_order",
-    "POST",
-    "/v1/trading/orders/cancel",
-    family="cancel",
-    retry_safe=False,
-    participant=True,
-    empty_ok=True,
-)
-SETTLEMENT = Endpoint(
-    "settlement", "GET", "/v1/instruments/{symbol}/settlement", family="settlement"
-)
-
-ENDPOINTS = (
-    WHOAMI, USERS, ACCOUNTS, KYC_START, KYC_STATUS, KYC_WEBHOOK, CREATE_CASH_MOVEMENT,
-    GET_CASH_MOVEMENT, FUNDING_ACCOUNT_BALANCE, CREATE_VENDOR_ORDER, BALANCE, BALANCES, POSITIONS,
-    BALANCE_LEDGER, POSITION_LEDGER, INSTRUMENTS, SEARCH_ORDERS, SEARCH_EXECUTIONS, SEARCH_TRADES,
-    OPEN_ORDERS, CANCEL_ORDER, SETTLEMENT,
-)  # fmt: skip
 
 
 def assert_outside_transaction() -> None:
@@ -165,79 +98,6 @@ def assert_outside_transaction() -> None:
                 "call into transaction.on_commit() or after the atomic block "
                 f"(open transaction on database {connection.alias!r})"
             )
-
-
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
-def error_for(response: Response, operation: str) -> GatewayError | None:
-    """The typed error an answer stands for, or None for a success. The body's code (a gRPC number
-    from grpc-gateway, a name from Connect) wins over the HTTP status; messages are kept for the
-    exception text only, never parsed."""
-    status = response.status
-    if 200 <= status < 300:
-        return None
-    if 300 <= status < 400:
-        return UnexpectedRedirect(
-            "the exchange answered with a redirect, which is never followed",
-            http_status=status,
-            operation=operation,
-        )
-    code, message = "", ""
-    try:
-        body = json.loads(response.body or b"null")
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        raw = body.get("code")
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            code = GRPC_CODE_NAMES.get(raw, "")
-        elif isinstance(raw, str):
-            code = raw.strip().lower()
-        if isinstance(body.get("message"), str):
-            message = body["message"][:300]
-    cls = ERROR_FOR_CODE.get(code) or ERROR_FOR_STATUS.get(status)
-    if cls is None:
-        cls = InternalError if status >= 500 else InvalidArgument
-    kwargs: dict[str, Any] = {"http_status": status, "operation": operation}
-    if cls is RateLimited:
-        return RateLimited(message, retry_after=_retry_after(response), **kwargs)
-    return cls(message, **kwargs)
-
-
-class ScaleBook:
-    """Instrument scales by symbol, cached for an hour (refdata allows 6 calls a minute)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._scales: dict[str, tuple[Scales, float]] = {}
-
-    def put(self, symbol: str, scales: Scales) -> None:
-        with self._lock:
-            self._scales[symbol] = (scales, self._clock())
-
-    def get(self, symbol: str) -> Scales | None:
-        with self._lock:
-            found = self._scales.get(symbol)
-        if found is None or self._clock() - found[1] > SCALES_TTL_SECONDS:
-            return None
-        return found[0]
-
-    def missing(self, symbols: Iterable[str]) -> list[str]:
-        return sorted({s for s in symbols if s and self.get(s) is None})
 
 
 def _timestamp(moment: dt.datetime | None) -> str | None:
@@ -270,7 +130,7 @@ class Gateway:
     def __init__(
         self,
         *,
-        config: GatewayConfig,
+        settings: GatewaySettings,
         transport: Transport,
         tokens: TokenManager | None = None,
         limiter: RateLimiter | None = None,
@@ -278,35 +138,41 @@ class Gateway:
         rpc: RpcChannel | None = None,
         scales: ScaleBook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        policy: CallPolicy | None = None,
     ) -> None:
-        self.config = config
+        self.settings = settings
         self.transport = transport
-        self.tokens = tokens or TokenManager(config, transport, sleep=sleep)
-        self.limiter = limiter or RateLimiter(
-            enabled=config.rate_limits, max_wait=config.rate_limit_max_wait, sleep=sleep
-        )
+        self.tokens = tokens or TokenManager(settings, transport, sleep=sleep)
+        self.limiter = limiter or RateLimiter(enabled=settings.rate_limits, sleep=sleep)
         self.recorder: CallRecorder = recorder or DatabaseRecorder()
-        self.rpc = rpc or ConnectJsonChannel(transport, config.environment.base_url)
+        self.rpc = rpc or ConnectJsonChannel(transport, settings.environment.api_url)
         self.scales = scales or ScaleBook()
+        self.policy = policy or settings.job
         self._sleep = sleep
 
-    def using(self, *, recorder: CallRecorder) -> Gateway:
-        """The same client (session, token, limits, scales) recording through `recorder`."""
+    def using(
+        self, *, recorder: CallRecorder | None = None, policy: CallPolicy | None = None
+    ) -> Gateway:
+        """The same client (session, token, limits, scales) recording through `recorder`, or
+        calling under `policy` (settings.staff or settings.job)."""
         return Gateway(
-            config=self.config,
+            settings=self.settings,
             transport=self.transport,
             tokens=self.tokens,
             limiter=self.limiter,
-            recorder=recorder,
+            recorder=recorder or self.recorder,
             rpc=self.rpc,
             scales=self.scales,
             sleep=self._sleep,
+            policy=policy or self.policy,
         )
 
     def current_token(self, *, actor: Actor) -> AccessToken:
         """The access token calls are signed with (exchanging one if needed): for diagnostics."""
         assert_outside_transaction()
-        return self.tokens.token(context=self._context(actor), recorder=self.recorder)
+        return self.tokens.token(
+            context=self._context(actor), recorder=self.recorder, policy=self.policy
+        )
 
     # --- the call loop ------------------------------------------------------------------------
 
@@ -336,22 +202,19 @@ class Gateway:
         headers = {"Authorization": f"Bearer {token.value}"}
         if endpoint.participant:
             headers["x-participant-id"] = participant_id
+        timeout = self.policy.timeout(self.settings.connect_timeout)
         if endpoint.rpc is not None:
             service, method = endpoint.rpc
             return self.rpc.unary(
-                service=service,
-                method=method,
-                message=body or {},
-                headers=headers,
-                timeout=self.config.timeout,
+                service=service, method=method, message=body or {}, headers=headers, timeout=timeout
             )
         if body is not None:
             headers["Content-Type"] = "application/json"
         return self.transport.send(
             Request(
                 method=endpoint.method,
-                url=self.config.environment.base_url + path,
-                timeout=self.config.timeout,
+                url=self.settings.environment.api_url + path,
+                timeout=timeout,
                 headers=headers,
                 params=params,
                 json=body,
@@ -378,6 +241,17 @@ class Gateway:
             )
         return data
 
+    @staticmethod
+    def _settled(error: GatewayError, endpoint: Endpoint, maybe_applied: bool) -> GatewayError:
+        """The error a failed call raises, its outcome fixed: what this failure means for this
+        endpoint, and unknown if an earlier attempt of a state-changing call may have arrived."""
+        error.operation = endpoint.operation
+        outcome = error.outcome_of_call(changes_state=endpoint.changes_state)
+        if maybe_applied and outcome is Outcome.NOT_SENT:
+            outcome = Outcome.UNKNOWN
+        error.outcome = outcome
+        return error
+
     def _call(
         self,
         endpoint: Endpoint,
@@ -394,15 +268,20 @@ class Gateway:
         if endpoint.participant and not participant_id:
             raise ValueError(f"{endpoint.operation} needs the participant_id it is made for")
         assert_outside_transaction()
+        policy = self.policy
         context = self._context(
             actor, participant_id if endpoint.participant else "", idempotency_key
         )
         attempt = 0
         failures = 0
         renewed = False
+        maybe_applied = False  # an earlier attempt of a state-changing call may have arrived
         while True:
-            self.limiter.acquire(endpoint.family)
-            token = self.tokens.token(context=context, recorder=self.recorder)
+            try:
+                self.limiter.acquire(endpoint.family, max_wait=policy.max_wait)
+                token = self.tokens.token(context=context, recorder=self.recorder, policy=policy)
+            except GatewayError as exc:  # nothing was sent on this attempt
+                raise self._settled(exc, endpoint, maybe_applied) from None
             attempt += 1
             started = timezone.now()
             tick = time.perf_counter()
@@ -422,25 +301,34 @@ class Gateway:
                 )
                 return result
             self._record(endpoint, context, started, tick, attempt, response, error, {})
+            maybe_applied = maybe_applied or (
+                error.outcome_of_call(changes_state=endpoint.changes_state) is Outcome.UNKNOWN
+            )
 
             if isinstance(error, Unauthenticated) and not renewed:
                 # The token was refused before anything was done: renew once, send once more.
                 renewed = True
-                self.tokens.renew_after_rejection(token, context=context, recorder=self.recorder)
+                try:
+                    self.tokens.renew_after_rejection(
+                        token, context=context, recorder=self.recorder, policy=policy
+                    )
+                except GatewayError as exc:
+                    raise self._settled(exc, endpoint, maybe_applied) from None
                 continue
             failures += 1
             if (
                 not (error.retryable and endpoint.retry_safe)
-                or failures >= self.config.max_attempts
+                or not policy.backoff
+                or failures >= policy.max_attempts
             ):
-                raise error
+                raise self._settled(error, endpoint, maybe_applied)
             delay = backoff_delay(
-                failures, base=self.config.backoff_base, cap=self.config.backoff_cap
+                failures, base=self.settings.backoff_base, cap=self.settings.backoff_cap
             )
             if isinstance(error, RateLimited) and error.retry_after is not None:
                 delay = error.retry_after
-            if delay > self.config.max_retry_wait:
-                raise error
+            if delay > policy.max_wait:
+                raise self._settled(error, endpoint, maybe_applied)
             self._sleep(delay)
 
     def _record(
@@ -457,7 +345,7 @@ class Gateway:
         self.recorder.record(
             CallAttempt(
                 started_at=started,
-                environment=self.config.environment.name,
+                environment=self.settings.environment.name,
                 operation=endpoint.operation,
                 method=endpoint.method,
                 endpoint=endpoint.path,
@@ -471,27 +359,39 @@ class Gateway:
             )
         )
 
-    def _pages(self, fetch: Callable[[str], tuple[list[T], Fields]]) -> Iterator[T]:
-        """Items of every page, following nextPageToken until it is empty or eof is true."""
-        token = ""
-        seen: set[str] = set()
-        while True:
-            items, page = fetch(token)
-            yield from items
-            following = page.text("nextPageToken")
-            if page.flag("eof") or not following:
-                return
-            if following in seen:
-                raise MalformedResponse("the exchange sent the same page token twice")
-            seen.add(following)
-            token = following
+    def _paged(
+        self,
+        endpoint: Endpoint,
+        *,
+        actor: Actor,
+        query: Mapping[str, Any],
+        convert: Callable[[Fields], list[T]],
+        participant_id: str = "",
+        page_token: str = "",
+    ) -> Pages[T]:
+        """The pages of a cursor-paged read: `query` goes in the query string of a GET and in the
+        body of a POST, with each page's token; `convert` turns one page's answer into items."""
+
+        def fetch(token: str) -> tuple[list[T], str, bool]:
+            values = _compact({**query, "pageToken": token})
+            page = self._call(
+                endpoint,
+                actor=actor,
+                participant_id=participant_id,
+                params=values if endpoint.method == "GET" else None,
+                body=values if endpoint.method != "GET" else None,
+                parse=lambda data: Fields(data, endpoint.operation),
+            )
+            return convert(page), page.text("nextPageToken"), page.flag("eof")
+
+        return Pages(fetch, start_token=page_token)
 
     # --- instrument scales --------------------------------------------------------------------
 
     def _ensure_scales(self, symbols: Iterable[str], actor: Actor) -> None:
         missing = self.scales.missing(symbols)
         if missing:
-            for _instrument in self.instruments(symbols=missing, actor=actor):
+            for _instrument in self.instruments(symbols=missing, actor=actor).items():
                 pass  # instruments() files each instrument's scales in the book
 
     def _scale_of(self, symbol: str) -> Scales:
@@ -521,29 +421,29 @@ class Gateway:
     # --- 5.2 KYC ------------------------------------------------------------------------------
 
     @staticmethod
-    def _kyc_ids(status: r.KycStatus) -> dict[str, str]:
+    def _kyc_ids(status: r.KycEvaluation) -> dict[str, str]:
         return {
             "participant_id": status.participant_id,
             "provisioned_account": status.provisioned_account,
         }
 
-    def kyc_start(self, *, application: KycApplication, actor: Actor) -> r.KycStatus:
-        """Submit a participant's KYC. Not retried automatically: on a transient error the outcome
-        is unknown; read kyc_status(external_id) before submitting again."""
+    def kyc_start(self, *, application: KycApplication, actor: Actor) -> r.KycEvaluation:
+        """Submit a participant's KYC. Never retried automatically: after a failure whose outcome
+        is unknown, read kyc_status(external_id) before submitting again."""
         return self._call(
             KYC_START,
             actor=actor,
             body=application.to_json(),
-            parse=r.parse_kyc_status,
+            parse=r.parse_kyc_evaluation,
             ids=self._kyc_ids,
         )
 
-    def kyc_status(self, *, external_id: str, actor: Actor) -> r.KycStatus:
+    def kyc_status(self, *, external_id: str, actor: Actor) -> r.KycEvaluation:
         return self._call(
             KYC_STATUS,
             actor=actor,
             params={"external_id": external_id},
-            parse=r.parse_kyc_status,
+            parse=r.parse_kyc_evaluation,
             ids=self._kyc_ids,
         )
 
@@ -714,35 +614,33 @@ class Gateway:
         active_only: bool = False,
         non_zero_only: bool = False,
         page_size: int | None = None,
-    ) -> Iterator[r.Position]:
-        def fetch(token: str) -> tuple[list[r.Position], Fields]:
-            params = _compact(
-                {
-                    "name": account,
-                    "symbol": symbol,
-                    "asOfTime": _timestamp(as_of_time),
-                    "activeOnly": "true" if active_only else None,
-                    "nonZeroOnly": "true" if non_zero_only else None,
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                POSITIONS,
-                actor=actor,
-                participant_id=participant_id,
-                params=params,
-                parse=lambda data: Fields(data, "positions"),
-            )
+        page_token: str = "",
+    ) -> Pages[r.Position]:
+        def convert(page: Fields) -> list[r.Position]:
             rows = page.array("positions")
             available = page.array("availablePosition")
             self._ensure_scales((Fields(row, "position").text("symbol") for row in rows), actor)
             return [
                 r.parse_position(row, available[i] if i < len(available) else None, self._scale_of)
                 for i, row in enumerate(rows)
-            ], page
+            ]
 
-        return self._pages(fetch)
+        query = {
+            "name": account,
+            "symbol": symbol,
+            "asOfTime": _timestamp(as_of_time),
+            "activeOnly": "true" if active_only else None,
+            "nonZeroOnly": "true" if non_zero_only else None,
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            POSITIONS,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=convert,
+            page_token=page_token,
+        )
 
     # --- 5.3.3 / 5.4 ledgers ------------------------------------------------------------------
 
@@ -759,31 +657,26 @@ class Gateway:
         symbol: str = "",
         newest_first: bool = False,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[r.BalanceLedgerEntry]:
-        def fetch(token: str) -> tuple[list[r.BalanceLedgerEntry], Fields]:
-            params = _compact(
-                {
-                    "account": account,
-                    "currency": currency,
-                    "startTime": _timestamp(start_time),
-                    "endTime": _timestamp(end_time),
-                    "entryTypes": [r.ledger_entry_type(t) for t in entry_types],
-                    "symbol": symbol,
-                    "newestFirst": "true" if newest_first else None,
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                BALANCE_LEDGER,
-                actor=actor,
-                participant_id=participant_id,
-                params=params,
-                parse=lambda data: Fields(data, "balance_ledger"),
-            )
-            return [r.parse_balance_ledger_entry(e) for e in page.array("entries")], page
-
-        return self._pages(fetch)
+        page_token: str = "",
+    ) -> Pages[r.BalanceLedgerEntry]:
+        query = {
+            "account": account,
+            "currency": currency,
+            "startTime": _timestamp(start_time),
+            "endTime": _timestamp(end_time),
+            "entryTypes": [r.ledger_entry_type(t) for t in entry_types],
+            "symbol": symbol,
+            "newestFirst": "true" if newest_first else None,
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            BALANCE_LEDGER,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=lambda page: [r.parse_balance_ledger_entry(e) for e in page.array("entries")],
+            page_token=page_token,
+        )
 
     def position_ledger(
         self,
@@ -796,31 +689,29 @@ class Gateway:
         end_time: dt.datetime | None = None,
         newest_first: bool = False,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[r.PositionLedgerEntry]:
-        def fetch(token: str) -> tuple[list[r.PositionLedgerEntry], Fields]:
-            params = _compact(
-                {
-                    "account": account,
-                    "symbol": symbol,
-                    "startTime": _timestamp(start_time),
-                    "endTime": _timestamp(end_time),
-                    "newestFirst": "true" if newest_first else None,
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                POSITION_LEDGER,
-                actor=actor,
-                participant_id=participant_id,
-                params=params,
-                parse=lambda data: Fields(data, "position_ledger"),
-            )
+        page_token: str = "",
+    ) -> Pages[r.PositionLedgerEntry]:
+        def convert(page: Fields) -> list[r.PositionLedgerEntry]:
             rows = page.array("entries")
             self._ensure_scales((Fields(e, "entry").text("symbol") for e in rows), actor)
-            return [r.parse_position_ledger_entry(e, self._scale_of) for e in rows], page
+            return [r.parse_position_ledger_entry(e, self._scale_of) for e in rows]
 
-        return self._pages(fetch)
+        query = {
+            "account": account,
+            "symbol": symbol,
+            "startTime": _timestamp(start_time),
+            "endTime": _timestamp(end_time),
+            "newestFirst": "true" if newest_first else None,
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            POSITION_LEDGER,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=convert,
+            page_token=page_token,
+        )
 
     # --- 5.7 reference data and settlement ----------------------------------------------------
 
@@ -832,30 +723,25 @@ class Gateway:
         states: Iterable[str] = (),
         event_series: str = "",
         page_size: int | None = None,
-    ) -> Iterator[r.Instrument]:
+        page_token: str = "",
+    ) -> Pages[r.Instrument]:
         """Instruments matching the filters; each one's scales are cached for later conversions."""
-        wanted = list(symbols)
-        state_names = list(states)
 
-        def fetch(token: str) -> tuple[list[r.Instrument], Fields]:
-            body = _compact(
-                {
-                    "symbols": wanted,
-                    "states": state_names,
-                    "eventSeries": event_series,
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                INSTRUMENTS, actor=actor, body=body, parse=lambda d: Fields(d, "instruments")
-            )
+        def convert(page: Fields) -> list[r.Instrument]:
             found = [r.parse_instrument(i) for i in page.array("instruments")]
             for instrument in found:
                 self.scales.put(instrument.symbol, instrument.scales)
-            return found, page
+            return found
 
-        return self._pages(fetch)
+        query = {
+            "symbols": list(symbols),
+            "states": list(states),
+            "eventSeries": event_series,
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            INSTRUMENTS, actor=actor, query=query, convert=convert, page_token=page_token
+        )
 
     def settlement(self, *, symbol: str, actor: Actor) -> r.Settlement:
         if not symbol or symbol[0] in "/!" or "/" in symbol:
@@ -891,33 +777,26 @@ class Gateway:
         start_time: dt.datetime | None = None,
         end_time: dt.datetime | None = None,
         page_size: int | None = None,
-    ) -> Iterator[r.Order]:
-        account_list = list(accounts)
-
-        def fetch(token: str) -> tuple[list[r.Order], Fields]:
-            body = _compact(
-                {
-                    "accounts": account_list,
-                    "symbol": symbol,
-                    "orderId": order_id,
-                    "clordId": clord_id,
-                    "orderStateFilter": state_filter,
-                    "startTime": _timestamp(start_time),
-                    "endTime": _timestamp(end_time),
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                SEARCH_ORDERS,
-                actor=actor,
-                participant_id=participant_id,
-                body=body,
-                parse=lambda d: Fields(d, "search_orders"),
-            )
-            return self._orders_of(page.array("order"), actor), page
-
-        return self._pages(fetch)
+        page_token: str = "",
+    ) -> Pages[r.Order]:
+        query = {
+            "accounts": list(accounts),
+            "symbol": symbol,
+            "orderId": order_id,
+            "clordId": clord_id,
+            "orderStateFilter": state_filter,
+            "startTime": _timestamp(start_time),
+            "endTime": _timestamp(end_time),
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            SEARCH_ORDERS,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=lambda page: self._orders_of(page.array("order"), actor),
+            page_token=page_token,
+        )
 
     def _executions_of(self, rows: list[Any], actor: Actor) -> list[r.Execution]:
         orders = [Fields(e, "execution").raw("order") for e in rows]
@@ -944,33 +823,26 @@ class Gateway:
         end_time: dt.datetime | None = None,
         newest_first: bool = False,
         page_size: int | None = None,
-    ) -> Iterator[r.Execution]:
-        account_list, type_list = list(accounts), list(types)
-
-        def fetch(token: str) -> tuple[list[r.Execution], Fields]:
-            body = _compact(
-                {
-                    "accounts": account_list,
-                    "symbol": symbol,
-                    "orderId": order_id,
-                    "types": type_list,
-                    "startTime": _timestamp(start_time),
-                    "endTime": _timestamp(end_time),
-                    "newestFirst": newest_first,
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                SEARCH_EXECUTIONS,
-                actor=actor,
-                participant_id=participant_id,
-                body=body,
-                parse=lambda d: Fields(d, "search_executions"),
-            )
-            return self._executions_of(page.array("executions"), actor), page
-
-        return self._pages(fetch)
+        page_token: str = "",
+    ) -> Pages[r.Execution]:
+        query = {
+            "accounts": list(accounts),
+            "symbol": symbol,
+            "orderId": order_id,
+            "types": list(types),
+            "startTime": _timestamp(start_time),
+            "endTime": _timestamp(end_time),
+            "newestFirst": newest_first,
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            SEARCH_EXECUTIONS,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=lambda page: self._executions_of(page.array("executions"), actor),
+            page_token=page_token,
+        )
 
     def search_trades(
         self,
@@ -985,36 +857,32 @@ class Gateway:
         start_time: dt.datetime | None = None,
         end_time: dt.datetime | None = None,
         page_size: int | None = None,
-    ) -> Iterator[r.Trade]:
-        account_list, state_list = list(accounts), list(states)
-
-        def fetch(token: str) -> tuple[list[r.Trade], Fields]:
-            body = _compact(
-                {
-                    "accounts": account_list,
-                    "symbol": symbol,
-                    "orderId": order_id,
-                    "tradeId": trade_id,
-                    "states": state_list,
-                    "startTime": _timestamp(start_time),
-                    "endTime": _timestamp(end_time),
-                    "pageSize": _page_size(page_size),
-                    "pageToken": token,
-                }
-            )
-            page = self._call(
-                SEARCH_TRADES,
-                actor=actor,
-                participant_id=participant_id,
-                body=body,
-                parse=lambda d: Fields(d, "search_trades"),
-            )
+        page_token: str = "",
+    ) -> Pages[r.Trade]:
+        def convert(page: Fields) -> list[r.Trade]:
             rows = page.array("trade")
             legs = [Fields(t, "trade").raw(side) for t in rows for side in ("aggressor", "passive")]
             self._executions_of([leg for leg in legs if leg is not None], actor)  # fills the scales
-            return [r.parse_trade(t, self._scale_of) for t in rows], page
+            return [r.parse_trade(t, self._scale_of) for t in rows]
 
-        return self._pages(fetch)
+        query = {
+            "accounts": list(accounts),
+            "symbol": symbol,
+            "orderId": order_id,
+            "tradeId": trade_id,
+            "states": list(states),
+            "startTime": _timestamp(start_time),
+            "endTime": _timestamp(end_time),
+            "pageSize": _page_size(page_size),
+        }
+        return self._paged(
+            SEARCH_TRADES,
+            actor=actor,
+            participant_id=participant_id,
+            query=query,
+            convert=convert,
+            page_token=page_token,
+        )
 
     def open_orders(
         self,
@@ -1063,7 +931,7 @@ _lock = threading.Lock()
 _default: Gateway | None = None
 
 
-def get_gateway() -> Gateway:
+def process_gateway() -> Gateway:
     """The process-wide client, built from settings on first use (GatewayNotConfigured if they
     are incomplete: the web app starts without them, the first exchange call fails loudly)."""
     global _default
@@ -1072,9 +940,21 @@ def get_gateway() -> Gateway:
         return gateway
     with _lock:
         if _default is None:
-            config = load_config()
-            _default = Gateway(config=config, transport=RequestsTransport())
+            settings = load_settings()
+            _default = Gateway(
+                settings=settings, transport=RequestsTransport(verify=settings.tls_verify)
+            )
         return _default
+
+
+def get_gateway() -> Gateway:
+    """The process's client under the policy of whoever is waiting: a staff request fails fast,
+    a command or job is patient."""
+    gateway = process_gateway()
+    current = request_context.current()
+    if current is not None and current.interactive:
+        return gateway.using(policy=gateway.settings.staff)
+    return gateway
 
 
 def reset_gateway() -> None:

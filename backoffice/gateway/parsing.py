@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -171,30 +170,3 @@ def to_date(value: Any, where: str) -> dt.date | None:
     except (TypeError, ValueError):
         pass
     raise MalformedResponse(f"{where}: {value!r} is not a date")
-
-
-@dataclass(frozen=True)
-class Scales:
-    """An instrument's fixed-point scales: price = raw / price_scale (a divisor, never an exponent:
-    Appendix B 6); contracts = raw / qty_scale (0 or absent means 1: Appendix B 12)."""
-
-    price_scale: int
-    qty_scale: int = 1
-
-    @classmethod
-    def of(cls, price_scale: int, qty_scale: int | None, where: str) -> Scales:
-        if price_scale <= 0:
-            raise MalformedResponse(f"{where}: price scale {price_scale} is not positive")
-        return cls(
-            price_scale=price_scale, qty_scale=qty_scale if qty_scale and qty_scale > 0 else 1
-        )
-
-    def price(self, raw: int) -> Decimal:
-        return Decimal(raw) / Decimal(self.price_scale)
-
-    def quantity(self, raw: int) -> Decimal:
-        return Decimal(raw) / Decimal(self.qty_scale)
-
-    def notional(self, raw: int) -> Decimal:
-        """Notional units (commissions, position cost and realized P&L) in dollars."""
-        return Decimal(raw) / Decimal(self.price_scale * self.qty_scale)

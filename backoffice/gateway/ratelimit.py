@@ -59,22 +59,20 @@ class RateLimiter:
         self,
         *,
         enabled: bool = True,
-        max_wait: float = 60.0,
         limits: dict[str, Limit] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.enabled = enabled
-        self.max_wait = max_wait
         self._limits = LIMITS if limits is None else limits
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._buckets: dict[str, TokenBucket] = {}
 
-    def acquire(self, family: str | None) -> float:
+    def acquire(self, family: str | None, *, max_wait: float) -> float:
         """Wait for the family's next slot; return the seconds waited. A wait longer than
-        `max_wait` is refused with RateLimited before anything is sent."""
+        `max_wait` (the call policy's) is refused with RateLimited before anything is sent."""
         if not self.enabled or family is None or family not in self._limits:
             return 0.0
         with self._lock:
@@ -84,7 +82,7 @@ class RateLimiter:
                     self._limits[family], clock=self._clock
                 )
             wait = bucket.reserve()
-            if wait > self.max_wait:
+            if wait > max_wait:
                 bucket.give_back()
                 raise RateLimited(
                     f"client-side limit for {family}: next slot in {wait:.1f}s",

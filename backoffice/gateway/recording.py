@@ -9,14 +9,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import DatabaseError
 
+from backoffice.actors import Actor
 from backoffice.gateway.models import GatewayCall
 
 logger = logging.getLogger(__name__)
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 
 @dataclass(frozen=True)

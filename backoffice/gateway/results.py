@@ -6,15 +6,13 @@ shapes where the documentation disagrees, Appendix B)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from backoffice.gateway.errors import MalformedResponse
-from backoffice.gateway.parsing import Fields, Scales
-
-ScaleLookup = Callable[[str], Scales]
+from backoffice.gateway.parsing import Fields
+from backoffice.gateway.scales import ScaleLookup, Scales
 
 # --- Identity and accounts (5.1) ------------------------------------------------------------------
 
@@ -96,7 +94,7 @@ class DocumentCapture:
 
 
 @dataclass(frozen=True)
-class KycStatus:
+class KycEvaluation:
     decision: str  # ACCEPT, APPROVED, REVIEW, RESUBMIT, REJECT... (passed through from Socure)
     status: str  # OPEN, REVIEW, IN REVIEW, ON_HOLD, CLOSED
     sub_status: str
@@ -110,7 +108,7 @@ class KycStatus:
         return bool(self.participant_id and self.provisioned_account)
 
 
-def parse_kyc_status(data: Any) -> KycStatus:
+def parse_kyc_evaluation(data: Any) -> KycEvaluation:
     f = Fields(data, "kyc")
     nested = f.raw("status")
     # Current shape nests {decision, status, subStatus, externalId}; the legacy one is flat.
@@ -129,7 +127,7 @@ def parse_kyc_status(data: Any) -> KycStatus:
             transaction_token=docv_fields.text("docvTransactionToken"),
             event_id=docv_fields.text("eventId"),
         )
-    return KycStatus(
+    return KycEvaluation(
         decision=s.text("decision"),
         status=status,
         sub_status=s.text("subStatus"),

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from backoffice.gateway.errors import ConnectionFailed, Timeout
+from backoffice.gateway.errors import ConnectionFailed, Timeout, TlsFailed
 
 USER_AGENT = "polymarket-backoffice-gateway/1"
 
@@ -40,7 +41,8 @@ class Response:
 
 class Transport(Protocol):
     def send(self, request: Request) -> Response:
-        """Send one request; raise Timeout or ConnectionFailed when no complete answer came."""
+        """Send one request; raise Timeout or ConnectionFailed when no complete answer came,
+        saying whether the request reached the exchange, or TlsFailed when the handshake did."""
         ...
 
 
@@ -55,10 +57,16 @@ def build_session() -> requests.Session:
 
 
 class RequestsTransport:
-    """The production transport: the process's one session (rebuilt in a forked child)."""
+    """The production transport: the process's one session (rebuilt in a forked child).
 
-    def __init__(self, session: requests.Session | None = None) -> None:
+    `verify` is True (the system's certificate authorities) or a CA bundle's path; never False.
+    """
+
+    def __init__(
+        self, session: requests.Session | None = None, *, verify: bool | str = True
+    ) -> None:
         self._session = session
+        self._verify = verify
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
@@ -80,16 +88,29 @@ class RequestsTransport:
                 json=request.json,
                 timeout=request.timeout,
                 allow_redirects=False,
+                verify=self._verify,
             )
             body = response.content
+        except requests.exceptions.ConnectTimeout as exc:
+            raise Timeout(_reason(exc), reached=False) from None
         except requests.Timeout as exc:
-            raise Timeout(_reason(exc)) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise ConnectionFailed(_reason(exc)) from None
+            raise Timeout(_reason(exc), reached=True) from None
+        except requests.exceptions.SSLError as exc:
+            raise TlsFailed(_reason(exc)) from None
         except requests.RequestException as exc:
-            raise ConnectionFailed(_reason(exc)) from None
+            raise ConnectionFailed(_reason(exc), reached=_reached(exc)) from None
         headers = {name.lower(): value for name, value in response.headers.items()}
         return Response(status=response.status_code, headers=headers, body=body)
+
+
+def _reached(exc: requests.RequestException) -> bool:
+    """Whether the request may have reached the server. A connection that was never made (refused,
+    no route, no such host) sent nothing; a reset or a cut-off answer came after the request was
+    written, so the server may have acted on it."""
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, MaxRetryError):
+        inner = inner.reason
+    return not isinstance(inner, NewConnectionError)
 
 
 def _reason(exc: Exception) -> str:

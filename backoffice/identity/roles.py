@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
-from backoffice.audit.services import Actor, audit_record
+from backoffice.actors import Actor
+from backoffice.audit.services import audit_record
 
 SUPERUSER = "superuser"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from backoffice.audit.services import Actor, audit_record
+from backoffice.actors import Actor
+from backoffice.audit.services import audit_record
 from backoffice.identity.roles import roles_for_groups, user_apply_roles
 from backoffice.identity.sso import Identity
 

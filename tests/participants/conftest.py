@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from backoffice.gateway import errors
 from backoffice.gateway.inputs import KycApplication
-from backoffice.gateway.results import DocumentCapture, KycStatus
+from backoffice.gateway.results import DocumentCapture, KycEvaluation
 from participants.models import KycSubmission
 from tests.exchange import point_gateway_at
 from tests.factories import FirmFactory
@@ -61,13 +61,13 @@ def status(
     participant_id: str = "",
     account: str = "",
     docv_url: str = "",
-) -> KycStatus:
+) -> KycEvaluation:
     docv = (
         DocumentCapture(url=docv_url, qr_code="", transaction_token="dt_abc", event_id="evt_1")
         if docv_url
         else None
     )
-    return KycStatus(
+    return KycEvaluation(
         decision=decision,
         status=state,
         sub_status="",
@@ -88,17 +88,17 @@ class FakeGateway:
     asked: list[str] = field(default_factory=list)
     actors: list[Any] = field(default_factory=list)
 
-    def kyc_start(self, *, application: KycApplication, actor: Any) -> KycStatus:
+    def kyc_start(self, *, application: KycApplication, actor: Any) -> KycEvaluation:
         self.started.append(application)
         self.actors.append(actor)
         return self._answer(self.start_answers)
 
-    def kyc_status(self, *, external_id: str, actor: Any) -> KycStatus:
+    def kyc_status(self, *, external_id: str, actor: Any) -> KycEvaluation:
         self.asked.append(external_id)
         return self._answer(self.status_answers)
 
     @staticmethod
-    def _answer(answers: list[Any]) -> KycStatus:
+    def _answer(answers: list[Any]) -> KycEvaluation:
         if not answers:
             raise AssertionError("the fake exchange was called more often than the test expected")
         answer = answers.pop(0)

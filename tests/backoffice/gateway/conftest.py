@@ -6,7 +6,7 @@ from backoffice.gateway.auth import TokenManager
 from backoffice.gateway.client import Gateway
 from backoffice.gateway.ratelimit import RateLimiter
 from backoffice.gateway.recording import MemoryRecorder
-from tests.backoffice.gateway.fakes import FakeClock, FakeExchange, Sleeps, make_config, new_key
+from tests.backoffice.gateway.fakes import FakeClock, FakeExchange, Sleeps, make_settings, new_key
 from tests.sandbox.conftest import (  # noqa: F401  (the sandbox's fixtures, for test_sandbox.py)
     participant,
     partner,
@@ -51,10 +51,10 @@ def make_gateway(fake, clock, sleeps, recorder, signing_key):
     """A gateway wired to the fake exchange, a fake clock and a sleep that only remembers."""
 
     def make(*, keys=None, transport=None, recorder_=None, **config):
-        cfg = make_config(keys or [signing_key], **config)
+        cfg = make_settings(keys or [signing_key], **config)
         transport = transport or fake
         return Gateway(
-            config=cfg,
+            settings=cfg,
             transport=transport,
             tokens=TokenManager(cfg, transport, clock=clock, sleep=sleeps),
             limiter=RateLimiter(enabled=False),

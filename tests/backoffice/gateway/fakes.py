@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backoffice.gateway.config import Environment, GatewayConfig, SigningKey
+from backoffice.gateway.config import CallPolicy, Environment, GatewaySettings, SigningKey
 from backoffice.gateway.transport import Request, Response
 
 BASE_URL = "https://api.fake.test"
@@ -205,25 +205,44 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def make_config(keys: list[rsa.RSAPrivateKey], **overrides: Any) -> GatewayConfig:
+def make_settings(keys: list[rsa.RSAPrivateKey], **overrides: Any) -> GatewaySettings:
+    """The gateway's settings for the fake exchange: the defaults of backoffice/settings.py, with
+    `overrides` by field name (and `job_*` / `staff_*` for the two call policies' fields)."""
+    job: dict[str, Any] = {
+        "name": "job",
+        "max_attempts": 5,
+        "read_timeout": 35.0,
+        "max_wait": 60.0,
+        "backoff": True,
+    }
+    staff: dict[str, Any] = {
+        "name": "staff",
+        "max_attempts": 1,
+        "read_timeout": 10.0,
+        "max_wait": 1.5,
+        "backoff": False,
+    }
+    for name in list(overrides):
+        for prefix, policy in (("job_", job), ("staff_", staff)):
+            if name.startswith(prefix):
+                policy[name.removeprefix(prefix)] = overrides.pop(name)
     values: dict[str, Any] = {
-        "environment": Environment("sandbox", BASE_URL, TOKEN_URL),
+        "environment": Environment("sandbox", BASE_URL, TOKEN_URL, BASE_URL),
         "client_id": CLIENT_ID,
         "keys": tuple(
             SigningKey(label=label, key=key)
             for label, key in zip(("current", "next"), keys, strict=False)
         ),
         "connect_timeout": 3.05,
-        "read_timeout": 35.0,
-        "max_attempts": 5,
+        "tls_verify": True,
         "backoff_base": 1.0,
         "backoff_cap": 8.0,
-        "max_retry_wait": 30.0,
         "rate_limits": False,
-        "rate_limit_max_wait": 60.0,
+        "job": CallPolicy(**job),
+        "staff": CallPolicy(**staff),
     }
     values.update(overrides)
-    return GatewayConfig(**values)
+    return GatewaySettings(**values)
 
 
 def rfc3339(moment: dt.datetime) -> str:

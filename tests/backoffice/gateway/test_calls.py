@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from backoffice.gateway import errors
-from backoffice.gateway.client import error_for
+from backoffice.gateway.errors import error_for
 from backoffice.gateway.models import GatewayCall
 from backoffice.gateway.transport import Response
 from tests.backoffice.gateway.fakes import Reply
@@ -122,7 +122,7 @@ def test_a_retry_after_beyond_the_wait_budget_is_raised_at_once(gateway, fake, s
 
 @pytest.mark.parametrize(
     "failure",
-    [Reply(error=errors.Timeout("ReadTimeout")), Reply(error=errors.ConnectionFailed("reset")),
+    [Reply(error=errors.Timeout("ReadTimeout", reached=True)), Reply(error=errors.ConnectionFailed("reset", reached=True)),
      Reply(200, b'{"validated": tru'), Reply(503, {"code": 14})],
 )  # fmt: skip
 def test_writes_without_an_idempotency_key_are_never_retried(gateway, fake, sleeps, failure):
@@ -139,8 +139,8 @@ def test_a_keyed_write_is_retried_reusing_its_key(gateway, fake, sleeps):
     fake.on(
         "POST",
         CASH_PATH,
-        Reply(error=errors.Timeout("ReadTimeout")),
-        Reply(error=errors.ConnectionFailed("ConnectionResetError")),
+        Reply(error=errors.Timeout("ReadTimeout", reached=True)),
+        Reply(error=errors.ConnectionFailed("ConnectionResetError", reached=True)),
         Reply(503, {"code": "unavailable"}),
         Reply(body=MOVEMENT),
     )
@@ -260,6 +260,6 @@ def test_a_pagination_loop_is_refused(gateway, fake):
     )
 
     with pytest.raises(errors.MalformedResponse):
-        list(gateway.instruments(actor=None))
+        list(gateway.instruments(actor=None).items())
 
     assert len(fake.api_requests()) == 2

@@ -10,8 +10,8 @@ import pytest
 
 from backoffice.gateway.errors import MalformedResponse
 from backoffice.gateway.inputs import VendorOrder
-from backoffice.gateway.parsing import Scales
 from backoffice.gateway.results import DocumentCapture
+from backoffice.gateway.scales import Scales
 from tests.backoffice.gateway.fakes import BASE_URL, Reply
 
 PID = "firms/ISV-Participant-Acme/users/user-123"
@@ -257,7 +257,9 @@ def test_positions_follow_pages_and_use_the_instruments_scales(gateway, fake):
     )
 
     positions = list(
-        gateway.positions(participant_id=PID, account=ACCOUNT, non_zero_only=True, actor=None)
+        gateway.positions(
+            participant_id=PID, account=ACCOUNT, non_zero_only=True, actor=None
+        ).items()
     )
 
     whole, fine = positions
@@ -286,7 +288,7 @@ def test_scales_are_fetched_once_and_cached(gateway, fake):
     )
 
     for _ in range(3):
-        list(gateway.positions(participant_id=PID, account=ACCOUNT, actor=None))
+        list(gateway.positions(participant_id=PID, account=ACCOUNT, actor=None).items())
 
     refdata = [r for r in fake.api_requests() if r.url.endswith("/v1/refdata/instruments")]
     assert [r.json for r in refdata] == [{"symbols": [SYMBOL]}]
@@ -309,7 +311,7 @@ def test_the_balance_ledger_reads_both_entry_type_spellings(gateway, fake):
 
     entries = list(gateway.balance_ledger(
         participant_id=PID, account=ACCOUNT, start_time=start, entry_types=["DEPOSIT"], actor=None
-    ))  # fmt: skip
+    ).items())  # fmt: skip
 
     assert [(e.id, e.entry_type, e.amount) for e in entries] == [
         ("bl_1", "LEDGER_ENTRY_TYPE_BALANCE_ORDER_EXECUTION", Decimal("-525.97")),
@@ -331,7 +333,7 @@ def test_the_position_ledger(gateway, fake):
          "netPosition": "150", "cost": "78000", "realized": "0", "description": "Trade fill"},
     ], "eof": True}))  # fmt: skip
 
-    (entry,) = gateway.position_ledger(participant_id=PID, account=ACCOUNT, actor=None)
+    (entry,) = gateway.position_ledger(participant_id=PID, account=ACCOUNT, actor=None).items()
 
     assert (entry.quantity_change, entry.cost_change, entry.net_position, entry.cost) == (
         Decimal("50"), Decimal("26"), Decimal("150"), Decimal("78"),
@@ -347,7 +349,7 @@ def test_instruments_read_scales_limits_and_dates(gateway, fake):
         ),
     )
 
-    instrument, closed = gateway.instruments(symbols=[SYMBOL, "x"], actor=None)
+    instrument, closed = gateway.instruments(symbols=[SYMBOL, "x"], actor=None).items()
 
     assert (instrument.price_scale, instrument.qty_scale, instrument.tick_size) == (
         100,
@@ -424,9 +426,9 @@ def test_orders_executions_and_trades(gateway, fake):
     fake.on("GET", "/v1/trading/orders/open", Reply(body={"orders": [ORDER]}))
     fake.on("POST", "/v1/trading/orders/cancel", Reply(body={}))
 
-    new, filled = gateway.search_orders(participant_id=PID, accounts=[ACCOUNT], actor=None)
-    partial, bare = gateway.search_executions(participant_id=PID, actor=None)
-    (trade,) = gateway.search_trades(participant_id=PID, actor=None)
+    new, filled = gateway.search_orders(participant_id=PID, accounts=[ACCOUNT], actor=None).items()
+    partial, bare = gateway.search_executions(participant_id=PID, actor=None).items()
+    (trade,) = gateway.search_trades(participant_id=PID, actor=None).items()
     (resting,) = gateway.open_orders(participant_id=PID, symbols=[FINE], actor=None)
     gateway.cancel_order(participant_id=PID, order_id="BT3DNMHB94XJ", symbol=FINE, actor=None)
 

@@ -81,7 +81,9 @@ def test_clock_skew_is_diagnosed(check, gateway, fake):
 
 
 def test_an_unreachable_host_is_diagnosed(check, gateway, fake):
-    fake.token_script = [Reply(error=ConnectionFailed("ConnectionError: NewConnectionError"))] * 5
+    fake.token_script = [
+        Reply(error=ConnectionFailed("ConnectionError: NewConnectionError", reached=False))
+    ] * 5
 
     with pytest.raises(CommandError, match=r"unreachable host: auth.fake.test did not answer"):
         check(gateway)

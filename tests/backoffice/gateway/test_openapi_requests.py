@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock file
 import pytest
 
-from backoffice.gateway.client import ENDPOINTS
-from backoffice.gateway.parsing import Scales
+from backoffice.gateway.endpoints import ENDPOINTS
+from backoffice.gateway.scales import Scales
 from tests import openapi
 from tests.backoffice.gateway.fakes import Reply
 
@@ -88,7 +88,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             non_zero_only=True,
             page_size=100,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.balance_ledger(
@@ -102,7 +102,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             newest_first=True,
             page_size=500,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.position_ledger(
@@ -114,7 +114,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             newest_first=True,
             page_size=500,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.instruments(
@@ -123,7 +123,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             event_series="nfl",
             page_size=50,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.search_orders(
@@ -137,7 +137,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             end_time=T1,
             page_size=100,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.search_executions(
@@ -151,7 +151,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             newest_first=True,
             page_size=100,
             actor=None,
-        )
+        ).items()
     )
     list(
         gateway.search_trades(
@@ -165,7 +165,7 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             end_time=T1,
             page_size=100,
             actor=None,
-        )
+        ).items()
     )
     gateway.open_orders(participant_id=PID, accounts=[ACCOUNT], symbols=[SYMBOL], actor=None)
     gateway.cancel_order(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.gateway.errors import RateLimited
+from backoffice.gateway.errors import Outcome, RateLimited
 from backoffice.gateway.ratelimit import LIMITS, RateLimiter
 from tests.backoffice.gateway.fakes import FakeClock, Reply, Sleeps
 
@@ -24,7 +24,7 @@ def test_ledgers_burst_five_then_pace_at_one_every_two_seconds():
 
     limiter = RateLimiter(clock=clock, sleep=sleep)
 
-    waits = [limiter.acquire("ledger") for _ in range(8)]
+    waits = [limiter.acquire("ledger", max_wait=60) for _ in range(8)]
 
     assert waits == [0, 0, 0, 0, 0, 2.0, 2.0, 2.0]
 
@@ -33,7 +33,7 @@ def test_report_searches_are_paced_at_twelve_a_minute():
     clock = SleepingClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
 
-    waits = [limiter.acquire("report_search") for _ in range(3)]
+    waits = [limiter.acquire("report_search", max_wait=60) for _ in range(3)]
 
     assert waits == [0, 5.0, 5.0]
 
@@ -41,20 +41,21 @@ def test_report_searches_are_paced_at_twelve_a_minute():
 def test_families_without_a_documented_limit_are_not_held_back():
     limiter = RateLimiter(clock=FakeClock(), sleep=Sleeps())
 
-    assert [limiter.acquire(None) for _ in range(100)] == [0.0] * 100
-    assert [limiter.acquire("whoami") for _ in range(100)] == [0.0] * 100
+    assert [limiter.acquire(None, max_wait=0) for _ in range(100)] == [0.0] * 100
+    assert [limiter.acquire("whoami", max_wait=0) for _ in range(100)] == [0.0] * 100
 
 
 def test_a_wait_beyond_the_budget_is_refused_without_calling(make_gateway, fake, clock):
-    gateway = make_gateway()
-    gateway.limiter = RateLimiter(clock=clock, sleep=Sleeps(), max_wait=4.0)
+    gateway = make_gateway(job_max_wait=4.0)
+    gateway.limiter = RateLimiter(clock=clock, sleep=Sleeps())
     fake.on("POST", "/v1/refdata/instruments", Reply(body={"instruments": [], "eof": True}))
-    list(gateway.instruments(actor=None))
+    list(gateway.instruments(actor=None).items())
 
     with pytest.raises(RateLimited) as caught:
-        list(gateway.instruments(actor=None))
+        list(gateway.instruments(actor=None).items())
 
     assert caught.value.code == "client_rate_limited"
+    assert caught.value.outcome is Outcome.NOT_SENT
     assert caught.value.retry_after == pytest.approx(10.0)
     assert len(fake.api_requests()) == 1
 

@@ -130,7 +130,7 @@ def test_a_recording_failure_does_not_hide_the_answer(db, make_gateway, fake, mo
 
 
 def test_the_final_error_is_recorded_on_every_attempt(db, make_gateway, fake):
-    gateway = make_gateway(recorder_=DatabaseRecorder(), max_attempts=3)
+    gateway = make_gateway(recorder_=DatabaseRecorder(), job_max_attempts=3)
     fake.on("GET", "/v1/whoami", Reply(503, {"code": 14}))
 
     with pytest.raises(Unavailable):

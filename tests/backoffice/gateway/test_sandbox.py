@@ -21,7 +21,7 @@ from backoffice.gateway.models import GatewayCall
 from backoffice.gateway.ratelimit import RateLimiter
 from backoffice.gateway.recording import MemoryRecorder
 from backoffice.gateway.transport import Request, RequestsTransport, Response
-from tests.backoffice.gateway.fakes import FakeClock, Sleeps, make_config
+from tests.backoffice.gateway.fakes import FakeClock, Sleeps, make_settings
 from tests.exchange import point_gateway_at
 from tests.sandbox.partner import Partner, register_partner
 
@@ -51,14 +51,16 @@ class Live:
         self.clock = FakeClock()
         self.sleeps = Sleeps()
         self.recorder = MemoryRecorder()
-        cfg = make_config(
+        cfg = make_settings(
             [partner.key],
-            environment=Environment("sandbox", partner.base, f"{partner.base}/oauth/token"),
+            environment=Environment(
+                "sandbox", partner.base, f"{partner.base}/oauth/token", partner.base
+            ),
             client_id=partner.client_id,
             **config,
         )
         self.gateway = Gateway(
-            config=cfg,
+            settings=cfg,
             transport=self.transport,
             tokens=TokenManager(cfg, self.transport, clock=self.clock, sleep=self.sleeps),
             limiter=RateLimiter(enabled=False),
@@ -184,7 +186,7 @@ def test_cash_movements_and_the_pool(live, participant):
 def test_a_vendor_order_fills_and_shows_everywhere_in_decimals(live, participant):
     pid, account = participant
     gateway = live.gateway
-    (instrument,) = gateway.instruments(symbols=[SYMBOL], actor=None)
+    (instrument,) = gateway.instruments(symbols=[SYMBOL], actor=None).items()
     order = VendorOrder(
         account=account, symbol=SYMBOL, side="SIDE_BUY", price=Decimal("0.60"),
         clord_id=f"c-{uuid.uuid4().hex[:10]}", quantity=Decimal("100"),
@@ -193,14 +195,22 @@ def test_a_vendor_order_fills_and_shows_everywhere_in_decimals(live, participant
     result = gateway.create_vendor_order(
         idempotency_key=f"vo-{uuid.uuid4()}", order=order, vendor_fee=Decimal("0.10"), actor=None
     )
-    (position,) = gateway.positions(participant_id=pid, account=account, symbol=SYMBOL, actor=None)
-    (searched,) = gateway.search_orders(participant_id=pid, order_id=result.order_id, actor=None)
+    (position,) = gateway.positions(
+        participant_id=pid, account=account, symbol=SYMBOL, actor=None
+    ).items()
+    (searched,) = gateway.search_orders(
+        participant_id=pid, order_id=result.order_id, actor=None
+    ).items()
     executions = list(
-        gateway.search_executions(participant_id=pid, order_id=result.order_id, actor=None)
+        gateway.search_executions(participant_id=pid, order_id=result.order_id, actor=None).items()
     )
-    trades = list(gateway.search_trades(participant_id=pid, order_id=result.order_id, actor=None))
-    ledger = list(gateway.balance_ledger(participant_id=pid, account=account, actor=None))
-    position_ledger = list(gateway.position_ledger(participant_id=pid, account=account, actor=None))
+    trades = list(
+        gateway.search_trades(participant_id=pid, order_id=result.order_id, actor=None).items()
+    )
+    ledger = list(gateway.balance_ledger(participant_id=pid, account=account, actor=None).items())
+    position_ledger = list(
+        gateway.position_ledger(participant_id=pid, account=account, actor=None).items()
+    )
     balance = gateway.balance(participant_id=pid, account=account, actor=None)
     balances = gateway.balances(participant_id=pid, account=account, actor=None)
 
@@ -362,7 +372,7 @@ def test_a_read_gives_up_after_five_attempts(live, rule, error):
 
 
 def test_latency_beyond_the_timeout_is_a_timeout_then_retried(partner):
-    live = Live(partner, read_timeout=0.2)
+    live = Live(partner, job_read_timeout=0.2)
     live.gateway.whoami(actor=None)
     live.fault(family="identity", kind="latency", latencyMs=600, count=1)
 
@@ -396,7 +406,7 @@ def test_a_deposit_timed_out_after_the_exchange_acted_is_created_once(partner, p
     """The worst case: the exchange did the transfer but the answer never arrived. The retry
     reuses the key, the exchange replays the recorded result, and the money moves once."""
     _pid, account = participant
-    live = Live(partner, read_timeout=0.3)
+    live = Live(partner, job_read_timeout=0.3)
     pool = live.gateway.funding_account_balance(actor=None).balance
     live.fault(family="cash", kind="latency", latencyMs=900, count=1)
     live.fault(family="cash", kind="error", status=503, count=1)
@@ -470,10 +480,10 @@ def test_the_exchanges_own_rate_limit_is_honoured_then_reported(sandbox_factory)
     server = sandbox_factory(rate_limits=True)
     live = Live(register_partner(server.url))
     for _ in range(6):  # the sandbox's refdata bucket holds six calls, then refills at 6/min
-        list(live.gateway.instruments(symbols=[SYMBOL], actor=None))
+        list(live.gateway.instruments(symbols=[SYMBOL], actor=None).items())
 
     with pytest.raises(errors.RateLimited) as caught:
-        list(live.gateway.instruments(symbols=[SYMBOL], actor=None))
+        list(live.gateway.instruments(symbols=[SYMBOL], actor=None).items())
 
     assert caught.value.http_status == 429
     assert caught.value.retry_after is not None
@@ -491,7 +501,9 @@ def test_the_ledger_is_read_page_by_page(live, participant):
         live.partner.deposit(account, f"{n + 1}.00")
 
     entries = list(
-        live.gateway.balance_ledger(participant_id=pid, account=account, page_size=2, actor=None)
+        live.gateway.balance_ledger(
+            participant_id=pid, account=account, page_size=2, actor=None
+        ).items()
     )
 
     pages = live.transport.to("/v1/funding/balance-ledger")
@@ -507,7 +519,7 @@ def test_the_ledger_is_read_page_by_page(live, participant):
 
 
 def test_instruments_are_read_page_by_page(live):
-    instruments = list(live.gateway.instruments(page_size=1, actor=None))
+    instruments = list(live.gateway.instruments(page_size=1, actor=None).items())
 
     # One instrument a page: as many requests as instruments (the last page says eof).
     assert len(instruments) >= 2

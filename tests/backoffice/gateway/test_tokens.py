@@ -16,7 +16,7 @@ WHOAMI = {"user": "firms/ISV-Participant-Acme/users/admin", "firm": "ISV-Partici
 
 
 def test_the_assertion_carries_exactly_the_documented_claims(gateway, signing_key):
-    assertion = gateway.tokens.assertion(gateway.config.keys[0])
+    assertion = gateway.tokens.assertion(gateway.settings.keys[0])
 
     header = jwt.get_unverified_header(assertion)
     claims = jwt.decode(
@@ -28,7 +28,7 @@ def test_the_assertion_carries_exactly_the_documented_claims(gateway, signing_ke
     assert claims["aud"] == TOKEN_URL  # the token endpoint, not the API
     assert claims["exp"] - claims["iat"] == 300
     assert uuid.UUID(claims["jti"]).version == 4
-    assert gateway.tokens.assertion(gateway.config.keys[0]) != assertion  # fresh jti each time
+    assert gateway.tokens.assertion(gateway.settings.keys[0]) != assertion  # fresh jti each time
 
 
 def test_the_token_request_is_the_documented_body(gateway, fake):
@@ -140,10 +140,14 @@ def test_a_second_401_is_final(gateway, fake):
 
 def test_a_rejected_token_is_replaced_once_whoever_reports_it(gateway, fake, recorder):
     context = gateway._context(None)
-    first = gateway.tokens.token(context=context, recorder=recorder)
+    first = gateway.tokens.token(context=context, recorder=recorder, policy=gateway.policy)
 
-    renewed = gateway.tokens.renew_after_rejection(first, context=context, recorder=recorder)
-    again = gateway.tokens.renew_after_rejection(first, context=context, recorder=recorder)
+    renewed = gateway.tokens.renew_after_rejection(
+        first, context=context, recorder=recorder, policy=gateway.policy
+    )
+    again = gateway.tokens.renew_after_rejection(
+        first, context=context, recorder=recorder, policy=gateway.policy
+    )
 
     assert renewed is again
     assert fake.exchanges == 2
@@ -163,7 +167,9 @@ def test_during_a_rotation_the_next_key_is_tried_and_then_preferred(
     token_requests = [r for r in fake.requests if r.url == TOKEN_URL]
     assert len(token_requests) == 3  # old key refused, new key, then the new key straight away
     assert (
-        gateway.tokens.token(context=gateway._context(None), recorder=gateway.recorder).key_label
+        gateway.tokens.token(
+            context=gateway._context(None), recorder=gateway.recorder, policy=gateway.policy
+        ).key_label
         == "next"
     )
 
@@ -207,7 +213,9 @@ def test_a_token_answer_without_expires_in_is_not_trusted(gateway, fake):
 
 
 def test_the_token_reports_its_scopes_and_firm(gateway, fake):
-    token = gateway.tokens.token(context=gateway._context(None), recorder=gateway.recorder)
+    token = gateway.tokens.token(
+        context=gateway._context(None), recorder=gateway.recorder, policy=gateway.policy
+    )
 
     assert token.expires_in == 180
     assert token.scopes == tuple(fake.scope.split())

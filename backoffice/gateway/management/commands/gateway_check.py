@@ -72,10 +72,10 @@ class Command(BaseCommand):
             gateway = get_gateway()
         except GatewayNotConfigured as exc:
             raise CommandError(f"not configured: {exc.message}") from None
-        env = gateway.config.environment
-        self.stdout.write(f"Environment:  {env.name} ({env.base_url})")
-        self.stdout.write(f"Client id:    {gateway.config.client_id}")
-        keys = ", ".join(key.label for key in gateway.config.keys)
+        env = gateway.settings.environment
+        self.stdout.write(f"Environment:  {env.name} ({env.api_url})")
+        self.stdout.write(f"Client id:    {gateway.settings.client_id}")
+        keys = ", ".join(key.label for key in gateway.settings.keys)
         self.stdout.write(f"Keys:         {keys}")
         gateway.tokens.forget()
         try:
@@ -84,13 +84,13 @@ class Command(BaseCommand):
             raise CommandError(
                 diagnose(
                     exc,
-                    client_id=gateway.config.client_id,
+                    client_id=gateway.settings.client_id,
                     environment=env.name,
                     token_url=env.token_url,
                 )
             ) from None
         except (ConnectionFailed, Timeout) as exc:
-            host = urlsplit(env.base_url).netloc
+            host = urlsplit(env.api_url).netloc
             raise CommandError(
                 f"unreachable host: {host} did not answer ({exc.message})."
             ) from None
@@ -119,8 +119,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Scopes:       {' '.join(token.scopes) or 'none stated'}")
         if token.clock_skew_seconds is not None:
             self.stdout.write(f"Clock skew:   {token.clock_skew_seconds:+.0f}s (exchange - here)")
-        if env.base_url.rstrip("/") != who.audience.rstrip("/") and who.audience:
+        if env.api_url.rstrip("/") != who.audience.rstrip("/") and who.audience:
             self.stdout.write(
-                self.style.WARNING(f"The token's audience {who.audience} is not {env.base_url}.")
+                self.style.WARNING(f"The token's audience {who.audience} is not {env.api_url}.")
             )
         self.stdout.write(self.style.SUCCESS("OK: signed in and whoami answered."))
