@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +25,17 @@ from sandbox.engine.enums import (
     Side,
     TimeInForce,
 )
-from sandbox.engine.fees import FeeTally, OrderFees, charge_fill
+from sandbox.engine.fees import FeeCharge, FeeTally, OrderFees, charge_fill
 from sandbox.engine.fixedpoint import InstrumentSpec
-from sandbox.engine.matching import IncomingOrder, MatchResult, RestingOrder, match_order
+from sandbox.engine.matching import (
+    IncomingOrder,
+    MatchResult,
+    RestingOrder,
+    match_order,
+    validate_order,
+)
 from sandbox.engine.positions import apply_fill, fill_cash_delta
-from sandbox.errors import ApiError, Code
+from sandbox.errors import ApiError, Code, invalid
 from sandbox.order_input import OrderRequest
 from sandbox.store import Store
 
@@ -88,7 +95,7 @@ def _store_fees(o: dict[str, Any], fees: OrderFees) -> None:
 
 def _resting(db: sqlite3.Connection, symbol: str) -> list[RestingOrder]:
     rows = db.execute(
-        "SELECT seq, id, account, side, price, leaves_qty, time_in_force FROM orders "
+        "SELECT seq, priority, id, account, side, price, leaves_qty, time_in_force FROM orders "
         "WHERE symbol = ? AND state IN ('NEW', 'PARTIALLY_FILLED') AND leaves_qty > 0",
         (symbol,),
     ).fetchall()
@@ -99,7 +106,7 @@ def _resting(db: sqlite3.Connection, symbol: str) -> list[RestingOrder]:
             side=Side.from_wire(r["side"]),
             price=r["price"],
             leaves_qty=r["leaves_qty"],
-            priority=r["seq"],
+            priority=r["priority"] or r["seq"],
             time_in_force=TimeInForce.from_wire(r["time_in_force"]),
         )
         for r in rows
@@ -117,6 +124,7 @@ def _new_order(
     stamp: str,
     is_house: bool = False,
     vendor_fee: str = "",
+    cross_id: str = "",
 ) -> dict[str, Any]:
     o: dict[str, Any] = {
         "id": order_id,
@@ -147,6 +155,7 @@ def _new_order(
         "is_house": int(is_house),
         "insert_time": stamp,
         "last_transact_time": stamp,
+        "cross_id": cross_id,
     }
     columns = ", ".join(o)
     db.execute(
@@ -167,15 +176,57 @@ def check_clord_free(db: sqlite3.Connection, participant: str, clord_id: str) ->
         raise ApiError(Code.ALREADY_EXISTS, "duplicate clordId among live orders")
 
 
+def require_live(o: dict[str, Any], action: str) -> None:
+    """Only a live order can be canceled or replaced; a done one is ABORTED (409, API.md 7.1)."""
+    if o["state"] not in LIVE:
+        raise ApiError(Code.ABORTED, f"order is {o['state'].lower()} and cannot be {action}")
+
+
 # ---- entering an order ----
 
+Refusal = tuple[OrdRejectReason, str]
 
-def _reject(
-    db: sqlite3.Connection, o: dict[str, Any], reason: OrdRejectReason, text: str, stamp: str
-) -> None:
+
+def _reject(db: sqlite3.Connection, o: dict[str, Any], refusal: Refusal, stamp: str) -> None:
+    reason, text = refusal
     o.update(state="REJECTED", leaves_qty=0, last_transact_time=stamp)
     _save(db, o)
     journal.record_execution(db, o, ExecutionType.REJECTED, stamp, reject_reason=reason, text=text)
+
+
+def _entry_refusal(
+    db: sqlite3.Connection, instrument: sqlite3.Row | None, account: str
+) -> Refusal | None:
+    """Why the exchange would reject any order for this instrument and account outright."""
+    if instrument is None:
+        return OrdRejectReason.UNKNOWN_SYMBOL, "unknown symbol"
+    if instrument["state"] != "OPEN":
+        return OrdRejectReason.EXCHANGE_CLOSED, "instrument is not open"
+    row = db.execute("SELECT suspended FROM accounts WHERE account = ?", (account,)).fetchone()
+    if row is not None and row["suspended"]:
+        return OrdRejectReason.EXCHANGE_OPTION, "account is suspended"
+    return None
+
+
+def _engine_refusal(reason: OrdRejectReason | None) -> Refusal:
+    reason = reason or OrdRejectReason.EXCHANGE_OPTION
+    return reason, reason.name.lower().replace("_", " ")
+
+
+UNFUNDED: Refusal = (OrdRejectReason.EXCHANGE_OPTION, "insufficient buying power")
+
+
+def _incoming(o: dict[str, Any], req: OrderRequest) -> IncomingOrder:
+    return IncomingOrder(
+        order_id=o["id"],
+        account=req.account,
+        side=req.side,
+        price=req.price,
+        order_qty=req.order_qty,
+        cash_order_qty=req.cash_order_qty,
+        order_type=req.type,
+        time_in_force=req.time_in_force,
+    )
 
 
 def submit(
@@ -189,13 +240,12 @@ def submit(
 ) -> dict[str, Any]:
     """Enter an order and apply whatever the engine says happens; returns the order's final row."""
     stamp = wire.ts()
-    order_id = wire.exchange_id()
     instrument = instruments.find(db, req.symbol)
     spec = instruments.spec(instrument) if instrument is not None else None
     o = _new_order(
         db,
         req,
-        order_id=order_id,
+        order_id=wire.exchange_id(),
         firm_id=firm_id,
         participant=participant,
         spec=spec,
@@ -203,38 +253,213 @@ def submit(
         is_house=is_house,
         vendor_fee=vendor_fee,
     )
-    if spec is None or instrument is None:
-        _reject(db, o, OrdRejectReason.UNKNOWN_SYMBOL, "unknown symbol", stamp)
+    refusal = _entry_refusal(db, instrument, req.account)
+    if refusal is not None or spec is None:
+        _reject(db, o, refusal or _engine_refusal(OrdRejectReason.UNKNOWN_SYMBOL), stamp)
         return o
-    if instrument["state"] != "OPEN":
-        _reject(db, o, OrdRejectReason.EXCHANGE_CLOSED, "instrument is not open", stamp)
-        return o
-    account = db.execute(
-        "SELECT suspended FROM accounts WHERE account = ?", (req.account,)
-    ).fetchone()
-    if account is not None and account["suspended"]:
-        _reject(db, o, OrdRejectReason.EXCHANGE_OPTION, "account is suspended", stamp)
-        return o
-    incoming = IncomingOrder(
-        order_id=order_id,
-        account=req.account,
-        side=req.side,
-        price=req.price,
-        order_qty=req.order_qty,
-        cash_order_qty=req.cash_order_qty,
-        order_type=req.type,
-        time_in_force=req.time_in_force,
-    )
+    incoming = _incoming(o, req)
     result = match_order(spec, _resting(db, req.symbol), incoming)
     if result.state is OrderState.REJECTED:
-        reason = result.reject_reason or OrdRejectReason.EXCHANGE_OPTION
-        _reject(db, o, reason, reason.name.lower().replace("_", " "), stamp)
-        return o
-    if not is_house and not risk.can_afford(db, req.account, spec, incoming):
-        _reject(db, o, OrdRejectReason.EXCHANGE_OPTION, "insufficient buying power", stamp)
-        return o
-    _apply_result(db, o, spec, result, stamp)
+        _reject(db, o, _engine_refusal(result.reject_reason), stamp)
+    elif not is_house and not risk.can_afford(db, req.account, spec, incoming):
+        _reject(db, o, UNFUNDED, stamp)
+    else:
+        _apply_result(db, o, spec, result, stamp)
     return o
+
+
+def preview(
+    db: sqlite3.Connection, req: OrderRequest, *, firm_id: str, participant: str
+) -> dict[str, Any]:
+    """The order as `submit` would leave it, with nothing kept: the whole entry runs inside a
+    savepoint that is rolled back, so a preview can never disagree with the real thing."""
+    db.execute("SAVEPOINT preview")
+    try:
+        return submit(db, req, firm_id=firm_id, participant=participant)
+    finally:
+        db.execute("ROLLBACK TO preview")
+        db.execute("RELEASE preview")
+
+
+def cross(
+    db: sqlite3.Connection,
+    passive: OrderRequest,
+    aggressor: OrderRequest,
+    *,
+    firm_id: str,
+    participant: str,
+    cross_id: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two opposite LIMIT orders of the same symbol, price and quantity traded with each other in
+    full, or both rejected (CROSS_TYPE_ALL_OR_NONE): never against the book, and refused when the
+    price would trade through it. The passive order is entered first and is the maker."""
+    stamp = wire.ts()
+    instrument = instruments.find(db, passive.symbol)
+    spec = instruments.spec(instrument) if instrument is not None else None
+    legs = [
+        _new_order(
+            db,
+            req,
+            order_id=wire.exchange_id(),
+            firm_id=firm_id,
+            participant=participant,
+            spec=spec,
+            stamp=stamp,
+            cross_id=cross_id,
+        )
+        for req in (passive, aggressor)
+    ]
+    refusal = _cross_refusal(db, instrument, spec, legs, (passive, aggressor))
+    if refusal is not None:
+        for o in legs:
+            _reject(db, o, refusal, stamp)
+        return legs[0], legs[1]
+    assert spec is not None  # no refusal means the instrument exists
+    maker, taker = legs
+    for o in legs:
+        o["state"] = "NEW"
+        journal.record_execution(db, o, ExecutionType.NEW, stamp)
+    _trade(
+        db,
+        spec,
+        taker=taker,
+        maker=maker,
+        qty=maker["order_qty"],
+        price=maker["price"],
+        taker_leaves=0,
+        maker_leaves=0,
+        stamp=stamp,
+        trade_type="CROSS",
+    )
+    _save(db, taker)
+    _cancel_unfunded(db, {maker["account"], taker["account"]}, stamp)
+    return maker, taker
+
+
+def _cross_refusal(
+    db: sqlite3.Connection,
+    instrument: sqlite3.Row | None,
+    spec: InstrumentSpec | None,
+    legs: list[dict[str, Any]],
+    requests: tuple[OrderRequest, OrderRequest],
+) -> Refusal | None:
+    for req in requests:
+        refusal = _entry_refusal(db, instrument, req.account)
+        if refusal is not None:
+            return refusal
+    assert spec is not None
+    for o, req in zip(legs, requests, strict=True):
+        reason = validate_order(spec, _incoming(o, req))
+        if reason is not None:
+            return _engine_refusal(reason)
+    price = requests[0].price or 0
+    resting = _resting(db, spec.symbol)
+    if any(
+        (r.side is Side.BUY and r.price > price) or (r.side is Side.SELL and r.price < price)
+        for r in resting
+    ):
+        return OrdRejectReason.PRICE_OUT_OF_BOUNDS, "cross price outside the best bid and offer"
+    for o, req in zip(legs, requests, strict=True):
+        if not risk.can_afford(db, req.account, spec, _incoming(o, req)):
+            return UNFUNDED
+    return None
+
+
+# ---- replacing an order ----
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The new terms of a CancelReplaceOrderRequest; None or "" keeps the order's own."""
+
+    price: int | None = None
+    order_qty: int | None = None
+    time_in_force: TimeInForce | None = None
+    good_till_time: str = ""
+    clord_id: str = ""
+    manual_order_indicator: str = ""
+
+
+RESTING_TIF = (TimeInForce.DAY, TimeInForce.GOOD_TILL_CANCEL, TimeInForce.GOOD_TILL_TIME)
+
+
+def replace(db: sqlite3.Connection, o: dict[str, Any], new: Replacement) -> None:
+    """Change a live order's price, quantity or time in force, keeping its id (FIX style: a new
+    clordId, if given, becomes the order's). The order loses its time priority when its price
+    changes or its quantity grows, and is matched again like an incoming order at its new terms.
+    Refusals raise and leave the order as it was."""
+    require_live(o, "replaced")
+    instrument = instruments.instrument_row(db, o["symbol"])
+    if instrument["state"] != "OPEN":
+        raise ApiError(Code.FAILED_PRECONDITION, "instrument is not open")
+    spec = instruments.spec(instrument)
+    tif = new.time_in_force or TimeInForce.from_wire(o["time_in_force"])
+    if tif not in RESTING_TIF:
+        raise invalid("timeInForce: a replaced order rests (DAY, GOOD_TILL_CANCEL, GOOD_TILL_TIME)")
+    good_till = new.good_till_time or (
+        o["good_till_time"] if tif is TimeInForce.GOOD_TILL_TIME else ""
+    )
+    if tif is TimeInForce.GOOD_TILL_TIME and not good_till:
+        raise invalid("goodTillTime is required for TIME_IN_FORCE_GOOD_TILL_TIME")
+    price = new.price or o["price"]
+    qty = new.order_qty or o["order_qty"]
+    if qty <= o["cum_qty"]:
+        raise invalid(f"orderQty must be more than the {o['cum_qty']} already filled")
+    incoming = IncomingOrder(
+        order_id=o["id"],
+        account=o["account"],
+        side=Side.from_wire(o["side"]),
+        price=price,
+        order_qty=qty - o["cum_qty"],
+        time_in_force=tif,
+    )
+    reason = validate_order(spec, incoming)
+    if reason is not None:
+        raise invalid("price: " + _engine_refusal(reason)[1])
+    if not o["is_house"] and not risk.can_afford(db, o["account"], spec, incoming, o["id"]):
+        raise ApiError(Code.FAILED_PRECONDITION, "insufficient buying power for the replacement")
+    if new.clord_id and new.clord_id != o["clord_id"]:
+        check_clord_free(db, o["participant"], new.clord_id)
+    if price != o["price"] or qty > o["order_qty"]:
+        # A fresh number from the orders' own sequence: later than every order so far, and no
+        # order inserted afterwards can take the same one.
+        row = db.execute(
+            "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'orders' RETURNING seq"
+        ).fetchone()
+        o["priority"] = row["seq"]
+    stamp = wire.ts()
+    o.update(
+        type=OrderType.LIMIT.name,
+        price=price,
+        order_qty=qty,
+        cash_order_qty=0,
+        leaves_qty=qty - o["cum_qty"],
+        time_in_force=tif.name,
+        good_till_time=good_till,
+        clord_id=new.clord_id or o["clord_id"],
+        manual_order_indicator=new.manual_order_indicator or o["manual_order_indicator"],
+        last_transact_time=stamp,
+    )
+    db.execute(
+        "UPDATE orders SET type = ?, cash_order_qty = 0, time_in_force = ?, good_till_time = ?, "
+        "clord_id = ?, manual_order_indicator = ?, priority = ? WHERE id = ?",
+        (
+            o["type"],
+            o["time_in_force"],
+            good_till,
+            o["clord_id"],
+            o["manual_order_indicator"],
+            o["priority"],
+            o["id"],
+        ),
+    )
+    _save(db, o)
+    journal.record_execution(db, o, ExecutionType.REPLACE, stamp)
+    book = [r for r in _resting(db, o["symbol"]) if r.order_id != o["id"]]
+    result = match_order(spec, book, incoming)
+    touched = _take(db, o, spec, result, stamp)
+    _save(db, o)
+    _cancel_unfunded(db, touched, stamp)
 
 
 def _apply_result(
@@ -242,108 +467,8 @@ def _apply_result(
 ) -> None:
     o["order_qty"] = result.order_qty or o["order_qty"]
     o.update(state="NEW", leaves_qty=o["order_qty"])
-    if result.state is OrderState.EXPIRED:
-        o["leaves_qty"] = o["order_qty"]
     journal.record_execution(db, o, ExecutionType.NEW, stamp)
-    touched: set[str] = set()
-    fills_map: dict[str, int] = {}
-    fees = _fees(o)
-    for fill in result.fills:
-        trade_id = wire.exchange_id()
-        maker = load_order(db, fill.resting_order_id)
-        # The taker's side of the fill.
-        charge = charge_fill(fees, spec, Liquidity.TAKER, fill.qty, fill.price)
-        fees = charge.fees
-        fills_map[str(fill.price)] = fills_map.get(str(fill.price), 0) + fill.qty
-        o.update(
-            cum_qty=fill.taker_cum_qty,
-            leaves_qty=fill.taker_leaves_qty,
-            notional=o["notional"] + fill.qty * fill.price,
-            commission_total=o["commission_total"] + charge.commission_notional,
-            fills=json.dumps(fills_map),
-            last_trade_id=trade_id,
-            last_transact_time=stamp,
-            state="FILLED" if fill.taker_leaves_qty == 0 else "PARTIALLY_FILLED",
-        )
-        _store_fees(o, fees)
-        taker_type = (
-            ExecutionType.FILL if fill.taker_leaves_qty == 0 else ExecutionType.PARTIAL_FILL
-        )
-        taker_exec = journal.record_execution(
-            db,
-            o,
-            taker_type,
-            stamp,
-            last_shares=fill.qty,
-            last_px=fill.price,
-            trade_id=trade_id,
-            aggressor=True,
-            commission=charge.commission_notional,
-        )
-        _settle_fill(
-            db,
-            spec,
-            o,
-            Side.from_wire(o["side"]),
-            fill.qty,
-            fill.price,
-            charge.fee,
-            stamp,
-            taker_exec,
-        )
-        # The maker's side.
-        maker_fees = _fees(maker)
-        maker_charge = charge_fill(maker_fees, spec, Liquidity.MAKER, fill.qty, fill.price)
-        maker_fills = json.loads(maker["fills"] or "{}")
-        maker_fills[str(fill.price)] = maker_fills.get(str(fill.price), 0) + fill.qty
-        maker.update(
-            cum_qty=maker["cum_qty"] + fill.qty,
-            leaves_qty=fill.resting_leaves_qty,
-            notional=maker["notional"] + fill.qty * fill.price,
-            commission_total=maker["commission_total"] + maker_charge.commission_notional,
-            fills=json.dumps(maker_fills),
-            last_trade_id=trade_id,
-            last_transact_time=stamp,
-            state="FILLED" if fill.resting_leaves_qty == 0 else "PARTIALLY_FILLED",
-        )
-        _store_fees(maker, maker_charge.fees)
-        _save(db, maker)
-        passive_exec = journal.record_execution(
-            db,
-            maker,
-            fill.resting_execution_type,
-            stamp,
-            last_shares=fill.qty,
-            last_px=fill.price,
-            trade_id=trade_id,
-            commission=maker_charge.commission_notional,
-        )
-        _settle_fill(
-            db,
-            spec,
-            maker,
-            fill.resting_side,
-            fill.qty,
-            fill.price,
-            maker_charge.fee,
-            stamp,
-            passive_exec,
-        )
-        journal.record_trade(
-            db,
-            trade_id=trade_id,
-            symbol=spec.symbol,
-            aggressor_exec=taker_exec,
-            passive_exec=passive_exec,
-            aggressor_account=o["account"],
-            passive_account=maker["account"],
-            price=fill.price,
-            qty=fill.qty,
-            stamp=stamp,
-        )
-        touched.add(maker["account"])
-        if maker["is_house"] and fill.resting_leaves_qty == 0:
-            _house_order(db, spec, fill.resting_side, fill.price)
+    touched = _take(db, o, spec, result, stamp)
     o["state"] = result.state.name
     o["leaves_qty"] = result.leaves_qty
     o["order_qty"] = result.order_qty or o["order_qty"]
@@ -356,20 +481,130 @@ def _apply_result(
             db, o, ExecutionType.CANCELED, stamp, text="immediate or cancel remainder"
         )
     elif result.state is OrderState.EXPIRED:
-        o["leaves_qty"] = 0
-        _save(db, o)
         journal.record_execution(
             db, o, ExecutionType.EXPIRED, stamp, text="fill or kill not filled"
         )
-    for account in touched - {firms.HOUSE_ACCOUNT}:
-        cancel_unfunded(db, account, stamp)
+    _cancel_unfunded(db, touched, stamp)
+
+
+def _take(
+    db: sqlite3.Connection, o: dict[str, Any], spec: InstrumentSpec, result: MatchResult, stamp: str
+) -> set[str]:
+    """Trade `o`, as the taker, against each resting order the engine matched it with; returns
+    the accounts of those makers (whose other orders may now be unfunded)."""
+    touched: set[str] = set()
+    for fill in result.fills:
+        maker = load_order(db, fill.resting_order_id)
+        _trade(
+            db,
+            spec,
+            taker=o,
+            maker=maker,
+            qty=fill.qty,
+            price=fill.price,
+            taker_leaves=fill.taker_leaves_qty,
+            maker_leaves=fill.resting_leaves_qty,
+            stamp=stamp,
+        )
+        touched.add(maker["account"])
+        if maker["is_house"] and fill.resting_leaves_qty == 0:
+            _house_order(db, spec, fill.resting_side, fill.price)
+    return touched
+
+
+def _trade(
+    db: sqlite3.Connection,
+    spec: InstrumentSpec,
+    *,
+    taker: dict[str, Any],
+    maker: dict[str, Any],
+    qty: int,
+    price: int,
+    taker_leaves: int,
+    maker_leaves: int,
+    stamp: str,
+    trade_type: str = "REGULAR",
+) -> None:
+    """One trade between two orders: both orders' fills, executions, positions and cash, and the
+    trade itself. The maker is saved here; the taker's row is the caller's to save."""
+    trade_id = wire.exchange_id()
+    taker_charge = _fill(taker, spec, Liquidity.TAKER, qty, price, taker_leaves, trade_id, stamp)
+    taker_exec = journal.record_execution(
+        db,
+        taker,
+        _fill_type(taker_leaves),
+        stamp,
+        last_shares=qty,
+        last_px=price,
+        trade_id=trade_id,
+        aggressor=True,
+        commission=taker_charge.commission_notional,
+    )
+    _settle_fill(db, spec, taker, qty, price, taker_charge.fee, stamp, taker_exec)
+    maker_charge = _fill(maker, spec, Liquidity.MAKER, qty, price, maker_leaves, trade_id, stamp)
+    _save(db, maker)
+    passive_exec = journal.record_execution(
+        db,
+        maker,
+        _fill_type(maker_leaves),
+        stamp,
+        last_shares=qty,
+        last_px=price,
+        trade_id=trade_id,
+        commission=maker_charge.commission_notional,
+    )
+    _settle_fill(db, spec, maker, qty, price, maker_charge.fee, stamp, passive_exec)
+    journal.record_trade(
+        db,
+        trade_id=trade_id,
+        symbol=spec.symbol,
+        aggressor_exec=taker_exec,
+        passive_exec=passive_exec,
+        aggressor_account=taker["account"],
+        passive_account=maker["account"],
+        price=price,
+        qty=qty,
+        stamp=stamp,
+        trade_type=trade_type,
+    )
+
+
+def _fill_type(leaves: int) -> ExecutionType:
+    return ExecutionType.FILL if leaves == 0 else ExecutionType.PARTIAL_FILL
+
+
+def _fill(
+    o: dict[str, Any],
+    spec: InstrumentSpec,
+    liquidity: Liquidity,
+    qty: int,
+    price: int,
+    leaves: int,
+    trade_id: str,
+    stamp: str,
+) -> FeeCharge:
+    """The order's own figures after filling `qty` at `price` (leaving `leaves`), fee included."""
+    charge = charge_fill(_fees(o), spec, liquidity, qty, price)
+    filled = json.loads(o["fills"] or "{}")
+    filled[str(price)] = filled.get(str(price), 0) + qty
+    o.update(
+        cum_qty=o["cum_qty"] + qty,
+        leaves_qty=leaves,
+        notional=o["notional"] + qty * price,
+        commission_total=o["commission_total"] + charge.commission_notional,
+        fills=json.dumps(filled),
+        last_trade_id=trade_id,
+        last_transact_time=stamp,
+        state="FILLED" if leaves == 0 else "PARTIALLY_FILLED",
+    )
+    _store_fees(o, charge.fees)
+    return charge
 
 
 def _settle_fill(
     db: sqlite3.Connection,
     spec: InstrumentSpec,
     o: dict[str, Any],
-    side: Side,
     qty: int,
     price: int,
     fee: Decimal,
@@ -377,7 +612,7 @@ def _settle_fill(
     exec_id: str,
 ) -> None:
     """Position, position ledger and balance ledger of one side of one fill (ref = execution)."""
-    account = o["account"]
+    account, side = o["account"], Side.from_wire(o["side"])
     before = journal.read_position(db, account, spec.symbol)
     cash = fill_cash_delta(spec, before.net_position, side, qty, price)
     after, _change = apply_fill(before, side, qty, price)
@@ -409,10 +644,13 @@ def _settle_fill(
         )
 
 
-def cancel_unfunded(db: sqlite3.Connection, account: str, stamp: str) -> None:
-    """After a fill, the exchange cancels resting orders the account can no longer fund."""
-    for order_id in risk.unfunded(db, account):
-        cancel(db, load_order(db, order_id), stamp, text="unfunded after fill", unsolicited=True)
+def _cancel_unfunded(db: sqlite3.Connection, accounts: set[str], stamp: str) -> None:
+    """After a fill, the exchange cancels resting orders an account can no longer fund."""
+    for account in sorted(accounts - {firms.HOUSE_ACCOUNT}):
+        for order_id in risk.unfunded(db, account):
+            cancel(
+                db, load_order(db, order_id), stamp, text="unfunded after fill", unsolicited=True
+            )
 
 
 def cancel(

@@ -71,11 +71,12 @@ def record_trade(
     price: int,
     qty: int,
     stamp: str,
+    trade_type: str = "REGULAR",
 ) -> None:
     db.execute(
         "INSERT INTO trades (id, symbol, aggressor_exec, passive_exec, aggressor_account, "
-        "passive_account, state, price, qty, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'CLEARED', ?, ?, ?)",
+        "passive_account, state, price, qty, created_at, trade_type) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'CLEARED', ?, ?, ?, ?)",
         (
             trade_id,
             symbol,
@@ -86,6 +87,7 @@ def record_trade(
             price,
             qty,
             stamp,
+            trade_type,
         ),
     )
 
@@ -142,8 +144,8 @@ def record_position(
     )
     db.execute(
         "INSERT INTO position_ledger (id, account, symbol, quantity_change, cost_change, "
-        "realized_change, net_position, cost, realized, update_time, business_date, description, ref) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "realized_change, net_position, cost, realized, update_time, business_date, description, ref, "
+        "qty_bought, qty_sold, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             "pl_" + wire.ulid(),
             after.account,
@@ -158,5 +160,8 @@ def record_position(
             wire.business_date().isoformat(),
             description,
             ref,
+            after.qty_bought,
+            after.qty_sold,
+            int(after.expired),
         ),
     )

@@ -46,6 +46,8 @@ def order_json(o: Row, emit_zero: bool = False) -> dict[str, Any]:
         data["lastTradeId"] = o["last_trade_id"]
     if o["manual_order_indicator"]:
         data["manualOrderIndicator"] = o["manual_order_indicator"]
+    if o["cross_id"]:
+        data["crossId"] = o["cross_id"]
     return wire.drop_none(data)
 
 
@@ -87,7 +89,7 @@ def trade_json(db: sqlite3.Connection, row: sqlite3.Row, emit: bool) -> dict[str
         "id": row["id"],
         "aggressor": _execution(db, row["aggressor_exec"], emit),
         "passive": _execution(db, row["passive_exec"], emit),
-        "tradeType": "TRADE_TYPE_REGULAR",
+        "tradeType": "TRADE_TYPE_" + row["trade_type"],
         "state": "TRADE_STATE_" + row["state"],
         "text": "",
         "tradeLinkId": "",

@@ -72,9 +72,17 @@ def free_cash(db: sqlite3.Connection, account: str) -> Decimal:
 
 
 def can_afford(
-    db: sqlite3.Connection, account: str, spec: InstrumentSpec, order: IncomingOrder
+    db: sqlite3.Connection,
+    account: str,
+    spec: InstrumentSpec,
+    order: IncomingOrder,
+    replacing: str | None = None,
 ) -> bool:
-    resting = resting_by_symbol(db, account).get(spec.symbol, [])
+    """Whether the account's cash covers `order` beside its other resting orders in the same
+    instrument (`replacing`: the id of the order it replaces, which no longer counts)."""
+    resting = [
+        o for o in resting_by_symbol(db, account).get(spec.symbol, []) if o.order_id != replacing
+    ]
     check = check_order(
         spec, ledger.balance(db, account), net_position(db, account, spec.symbol), resting, order
     )

@@ -212,7 +212,11 @@ CREATE TABLE IF NOT EXISTS orders (
     last_trade_id TEXT NOT NULL DEFAULT '',
     is_house INTEGER NOT NULL DEFAULT 0,
     insert_time TEXT NOT NULL,
-    last_transact_time TEXT NOT NULL
+    last_transact_time TEXT NOT NULL,
+    -- Time priority on the book: 0 means the order's seq (its arrival); a replace that loses
+    -- priority gives it a fresh number from the orders' own sequence (see book.replace).
+    priority INTEGER NOT NULL DEFAULT 0,
+    cross_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS orders_book ON orders (symbol, state);
 CREATE INDEX IF NOT EXISTS orders_account ON orders (account, seq);
@@ -249,10 +253,12 @@ CREATE TABLE IF NOT EXISTS trades (
     state TEXT NOT NULL,
     price INTEGER NOT NULL,
     qty INTEGER NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    trade_type TEXT NOT NULL DEFAULT 'REGULAR'
 );
 CREATE INDEX IF NOT EXISTS trades_aggr ON trades (aggressor_account);
 CREATE INDEX IF NOT EXISTS trades_pass ON trades (passive_account);
+CREATE INDEX IF NOT EXISTS trades_symbol ON trades (symbol, created_at);
 
 CREATE TABLE IF NOT EXISTS positions (
     account TEXT NOT NULL,
@@ -282,7 +288,11 @@ CREATE TABLE IF NOT EXISTS position_ledger (
     update_time TEXT NOT NULL,
     business_date TEXT NOT NULL,
     description TEXT NOT NULL,
-    ref TEXT NOT NULL DEFAULT ''
+    ref TEXT NOT NULL DEFAULT '',
+    -- The rest of the position after the change, so the ledger alone answers "as of" questions.
+    qty_bought INTEGER NOT NULL DEFAULT 0,
+    qty_sold INTEGER NOT NULL DEFAULT 0,
+    expired INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS position_ledger_ref ON position_ledger (ref);
 CREATE INDEX IF NOT EXISTS balance_ledger_ref ON balance_ledger (ref);
@@ -305,6 +315,24 @@ CREATE TABLE IF NOT EXISTS vendor_orders (
 );
 """
 
+# Columns added since the first release: a data directory made before them gains them on start
+# (with their defaults), so `--data` keeps working across upgrades.
+ADDED_COLUMNS = (
+    ("orders", "priority", "INTEGER NOT NULL DEFAULT 0"),
+    ("orders", "cross_id", "TEXT NOT NULL DEFAULT ''"),
+    ("trades", "trade_type", "TEXT NOT NULL DEFAULT 'REGULAR'"),
+    ("position_ledger", "qty_bought", "INTEGER NOT NULL DEFAULT 0"),
+    ("position_ledger", "qty_sold", "INTEGER NOT NULL DEFAULT 0"),
+    ("position_ledger", "expired", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
 
 class Store:
     def __init__(self, data_dir: Path) -> None:
@@ -314,6 +342,7 @@ class Store:
         self._local = threading.local()
         with self.lock:
             self.db.executescript(SCHEMA)
+            _upgrade(self.db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

@@ -7,6 +7,9 @@ No Django here: these tests never request the `db` fixture.
 - `sandbox` is one such server; `partner` a firm registered on it (`tests.sandbox.partner.Partner`:
   RSA key, client id, token, get/post helpers); `participant` an approved participant of that firm
   as (participantId, account) with $1,000 deposited; `webhook_receiver` a loopback endpoint.
+- `module_partner`: a firm on a sandbox shared by one module's tests, for modules whose tests
+  each onboard their own participants and so cannot disturb one another (a module overrides
+  `partner` with it and saves a sandbox start per test).
 """
 
 from __future__ import annotations
@@ -31,15 +34,19 @@ FAST = {
 }
 
 
+def start_sandbox(data_dir: Path, **overrides: Any) -> SandboxServer:
+    settings = Settings(data_dir=data_dir, port=0)
+    for key, value in {**FAST, **overrides}.items():
+        setattr(settings, key, value)
+    return SandboxServer(settings).start()
+
+
 @pytest.fixture
 def sandbox_factory(tmp_path: Path) -> Iterator[Callable[..., SandboxServer]]:
     servers: list[SandboxServer] = []
 
     def start(data_dir: Path | None = None, **overrides: Any) -> SandboxServer:
-        settings = Settings(data_dir=data_dir or tmp_path / "sandbox", port=0)
-        for key, value in {**FAST, **overrides}.items():
-            setattr(settings, key, value)
-        server = SandboxServer(settings).start()
+        server = start_sandbox(data_dir or tmp_path / "sandbox", **overrides)
         servers.append(server)
         return server
 
@@ -56,6 +63,13 @@ def sandbox(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
 @pytest.fixture
 def partner(sandbox: SandboxServer) -> Partner:
     return register_partner(sandbox.url)
+
+
+@pytest.fixture(scope="module")
+def module_partner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partner]:
+    server = start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    yield register_partner(server.url)
+    server.stop()
 
 
 @pytest.fixture
