@@ -21,7 +21,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from backoffice import clock, context
 from backoffice.audit.services import audit_record
+from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
+from backoffice.paging import keyset_page
 from participants import selectors, services
 from participants.forms import IntakeForm, NoteForm, RevealForm
 from participants.models import OPEN_STATUSES, KycSubmission
@@ -53,13 +55,12 @@ def _filters(request: HtmxHttpRequest) -> QueueFilters:
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     filters = _filters(request)
-    rows = selectors.queue(filters=filters, user=user)
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        rows = rows.filter(id__gt=int(after))
-    page = list(rows[: PAGE_SIZE + 1])
-    more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
+    page = keyset_page(
+        selectors.queue(filters=filters, user=user),
+        query=request.GET,
+        size=PAGE_SIZE,
+        newest_first=False,
+    )
     sla = selectors.sla_deadline_cutoff()
     items = [
         {
@@ -67,16 +68,14 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
             "identity": masked_identity(s),
             "overdue": s.created_at < sla,
         }
-        for s in page
+        for s in page.rows
     ]
-    querystring = request.GET.copy()
-    querystring.pop("after", None)
     counts = selectors.open_counts_by_status()
     context_data = {
         "items": items,
+        "page": page,
         "filters": filters,
-        "next_after": page[-1].pk if more else None,
-        "querystring": querystring.urlencode(),
+        "querystring": page.querystring,
         "status_tabs": [
             (value, label, counts.get(value, 0) if value in OPEN_STATUSES else None)
             for value, label in S.choices
@@ -86,12 +85,13 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "can_work": user.has_perm("participants.change_kycsubmission"),
         "sla_hours": settings.KYC_SLA_HOURS,
     }
-    template = (
-        "participants/queue.html#queue-table"
-        if request.htmx and request.htmx.target == "queue-table"
-        else "participants/queue.html"
+    return render_page(
+        request,
+        "participants/queue.html",
+        context_data,
+        partial="queue-table",
+        target="queue-table",
     )
-    return render(request, template, context_data)
 
 
 @require_POST
@@ -147,11 +147,12 @@ def intake(request: HtmxHttpRequest) -> HttpResponse:
             _announce(request, submission)
             url = reverse("participants:participant", args=[submission.participant_id])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    template = (
-        "participants/intake.html#intake-form" if request.htmx else "participants/intake.html"
-    )
-    return render(
-        request, template, {"form": form, "agreement_version": settings.KYC_AGREEMENT_VERSION}
+    return render_page(
+        request,
+        "participants/intake.html",
+        {"form": form, "agreement_version": settings.KYC_AGREEMENT_VERSION},
+        partial="intake-form",
+        target="intake-form",
     )
 
 

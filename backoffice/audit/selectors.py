@@ -1,13 +1,16 @@
-"""Reading the audit trail page by page, newest first, without counting the whole table."""
+"""Reading the audit trail: newest first, page by page, without counting the whole table."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
+from backoffice.paging import KeysetPage, keyset_page
 
 PAGE_SIZE = 50
 
@@ -20,29 +23,29 @@ class AuditFilters:
     date_to: dt.date | None = None
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    events: list[AuditEvent]
-    next_cursor: str  # "" on the last page
-
-
-def audit_events_page(*, filters: AuditFilters, cursor: str = "") -> AuditPage:
-    """One page of events. `cursor` is the "<id>" of the last event of the previous page: keyset
-    pagination costs the same on page 1 and page 10,000."""
-    events = AuditEvent.objects.select_related("actor").order_by("-id")
+def audit_events(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """The events that match `filters`, in no particular order (pages and exports choose)."""
+    events = AuditEvent.objects.select_related("actor")
     if filters.actor:
         events = events.filter(actor_label=filters.actor)
     if filters.action:
         events = events.filter(
             Q(action=filters.action) | Q(action__startswith=f"{filters.action}.")
         )
+    # Days of the display time zone, as instants, so that the occurred_at index serves them.
     if filters.date_from:
-        events = events.filter(occurred_at__date__gte=filters.date_from)
+        events = events.filter(occurred_at__gte=_midnight(filters.date_from))
     if filters.date_to:
-        events = events.filter(occurred_at__date__lte=filters.date_to)
-    if cursor.isdigit():
-        events = events.filter(id__lt=int(cursor))
-    rows = list(events[: PAGE_SIZE + 1])
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    return AuditPage(events=rows, next_cursor=str(rows[-1].pk) if more else "")
+        events = events.filter(occurred_at__lt=_midnight(filters.date_to + dt.timedelta(days=1)))
+    return events
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_current_timezone())
+
+
+def audit_events_page(*, filters: AuditFilters, query: QueryDict) -> KeysetPage[AuditEvent]:
+    """One page of events, newest first, by keyset (see backoffice.paging)."""
+    return keyset_page(
+        audit_events(filters=filters), query=query, size=PAGE_SIZE, newest_first=True
+    )

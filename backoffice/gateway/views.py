@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -13,6 +12,7 @@ from backoffice.gateway.selectors import (
     gateway_health,
     operations_summary,
 )
+from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
 
 
@@ -34,5 +34,4 @@ def health(request: HtmxHttpRequest) -> HttpResponse:
         "operations": operations_summary(window_key=window_key),
         "zone_name": timezone.localtime().tzname(),
     }
-    template = "gateway/health.html#report" if request.htmx else "gateway/health.html"
-    return render(request, template, context)
+    return render_page(request, "gateway/health.html", context, partial="report", target="report")

@@ -163,7 +163,10 @@ def test_bad_input_over_htmx_returns_the_form_with_errors_and_writes_nothing(
     support, firm, exchange
 ):
     response = support.post(
-        "/onboarding/new/", intake_data(ssn="12", postal_code="ABCDE"), HTTP_HX_REQUEST="true"
+        "/onboarding/new/",
+        intake_data(ssn="12", postal_code="ABCDE"),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="intake-form",
     )
 
     html = response.content.decode()

@@ -27,11 +27,29 @@ def test_htmx_requests_get_only_the_results_partial(persona):
     client = persona("compliance")
     make_events(1)
 
-    response = client.get("/audit/", HTTP_HX_REQUEST="true")
+    response = client.get("/audit/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="results">')
-    assert "<nav" not in html
+    assert '<nav class="sidenav"' not in html
+    assert response["Vary"] == "HX-Request, Cookie"
+
+
+def test_back_and_forward_after_htmx_get_the_whole_page(persona):
+    """htmx restoring history asks with HX-History-Restore-Request: the page must be whole."""
+    client = persona("compliance")
+    make_events(1)
+
+    response = client.get(
+        "/audit/?action=participants",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert '<nav class="sidenav"' in html
+    assert "<h1>Audit trail</h1>" in html
+    assert 'name="action"' in html
 
 
 def test_pages_follow_each_other_without_gaps(persona):
@@ -39,17 +57,53 @@ def test_pages_follow_each_other_without_gaps(persona):
     make_events(PAGE_SIZE + 5)
     first = client.get("/audit/?action=participants").context["page"]
     second = client.get(f"/audit/?action=participants&after={first.next_cursor}").context["page"]
+    back = client.get(f"/audit/?action=participants&before={second.previous_cursor}")
 
-    assert len(first.events) == PAGE_SIZE
-    assert len(second.events) == 5
-    assert second.next_cursor == ""
-    assert first.events[-1].pk > second.events[0].pk
+    assert len(first.rows) == PAGE_SIZE
+    assert (first.previous_cursor, len(second.rows), second.next_cursor) == ("", 5, "")
+    assert first.rows[-1].pk > second.rows[0].pk
+    assert [e.pk for e in back.context["page"].rows] == [e.pk for e in first.rows]
+    assert back.context["page"].previous_cursor == ""
+    html = back.content.decode()
+    assert "Newer events" not in html
+    assert f'href="?action=participants&amp;after={first.next_cursor}"' in html
+    assert "← Newer events" in client.get(f"/audit/{first.next_href}").content.decode()
 
 
 def test_a_bad_date_range_names_the_field(persona):
+    make_events(3)
+
     response = persona("compliance").get("/audit/?date_from=2026-05-02&date_to=2026-05-01")
 
-    assert "The end date is before the start date." in response.content.decode()
+    html = response.content.decode()
+    assert "The end date is before the start date." in html
+    assert response.context["page"] is None
+    assert "participants.kyc.submitted" not in html  # no unfiltered rows under the error
+    assert "No events are shown: correct the filters above." in html
+
+
+def test_a_malformed_date_shows_no_rows(persona):
+    make_events(3)
+
+    html = persona("compliance").get("/audit/?date_from=yesterday").content.decode()
+
+    assert "Enter a valid date." in html
+    assert "participants.kyc.submitted" not in html
+
+
+def test_dates_are_days_of_the_display_time_zone(persona, settings):
+    import datetime as dt
+
+    settings.TIME_ZONE = "America/New_York"
+    late = dt.datetime(2026, 12, 2, 3, 30, tzinfo=dt.UTC)  # 22:30 on Dec 1 in New York
+    AuditEvent.objects.create(occurred_at=late, actor_label="system", action="test.late")
+    client = persona("compliance")
+
+    on_the_first = client.get("/audit/?date_from=2026-12-01&date_to=2026-12-01&action=test.late")
+    on_the_second = client.get("/audit/?date_from=2026-12-02&action=test.late")
+
+    assert len(on_the_first.context["page"].rows) == 1
+    assert on_the_second.context["page"].rows == []
 
 
 def test_the_page_costs_the_same_queries_whatever_the_row_count(persona, django_assert_num_queries):

@@ -72,7 +72,9 @@ def test_support_sees_the_charts_without_script_or_style(db, persona):
 
 
 def test_htmx_swaps_only_the_report(db, persona):
-    response = persona("supervisor").get("/gateway/health/?window=1h", HTTP_HX_REQUEST="true")
+    response = persona("supervisor").get(
+        "/gateway/health/?window=1h", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="report"
+    )
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="report"')
