@@ -8,6 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from backoffice.identity.permissions import has_permission
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
@@ -15,7 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"navigation": []}
     entries = []
     for label, url_name, permission in settings.BACKOFFICE_NAVIGATION:
-        if permission and not user.has_perm(permission):
+        if permission and not has_permission(user, permission):
             continue
         try:
             url = reverse(url_name)

@@ -97,6 +97,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "backoffice.identity.permissions.perms",
                 "django.contrib.messages.context_processors.messages",
                 "backoffice.navigation.navigation",
             ],
@@ -252,8 +253,12 @@ SSO_GROUP_ROLES: dict[str, str] = env.dict(
     },
 )
 
-# Each role is a Django group holding these permissions ("app_label.codename"). The domain apps add
-# theirs here as they arrive; `superuser` is not a group but Django's is_superuser.
+# The role table (the README's "Roles and permissions" shows it, and a test holds the two equal):
+# each role is a Django group holding these permissions ("app_label.codename"). The domain apps add
+# theirs here as they arrive; `superuser` is not a group but Django's is_superuser, which holds
+# every permission except BACKOFFICE_ROLE_ONLY_PERMISSIONS. Pages, menus and services check them
+# with backoffice.identity.permissions.has_permission (never User.has_perm, which knows no
+# exception for superusers).
 _ONBOARDING_READ = [
     "participants.view_participant",
     "participants.view_kycsubmission",
@@ -285,9 +290,16 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
     ],
 }
 
+# Permissions only a role's group grants, whatever Django's superuser flag says: revealing personal
+# data is compliance's alone. An administrator who must do it is given the compliance role.
+BACKOFFICE_ROLE_ONLY_PERMISSIONS: list[str] = ["participants.reveal_pii"]
+
+# Both limits are enforced by backoffice.identity.middleware, to the second, audited, and explained
+# on the next page. The stored session outlives them by a day, so that it is that middleware (and
+# not Django silently dropping an expired row) that ends the session.
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
-SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS + 24 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Where each domain app's pages are mounted: (URL prefix, URLconf module).

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
 from backoffice import views
@@ -20,7 +21,7 @@ urlpatterns = [
     path(
         "admin/login/",
         login_not_required(
-            RedirectView.as_view(pattern_name=settings.LOGIN_URL, query_string=True)
+            require_GET(RedirectView.as_view(pattern_name=settings.LOGIN_URL, query_string=True))
         ),
     ),
     path("admin/", admin.site.urls),

@@ -21,6 +21,7 @@ from backoffice.identity.middleware import SESSION_SIGNED_IN_AT
 from backoffice.identity.roles import roles_of
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # LoginRequiredMiddleware lets no one else through

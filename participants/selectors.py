@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from backoffice.identity.permissions import has_permission
 from participants.models import OPEN_STATUSES, Firm, KycSubmission, Participant
 from participants.states import OPEN_AT_EXCHANGE
 
@@ -32,7 +33,7 @@ def current_firm() -> Firm:
 
 def submission_for_user(*, user: User, pk: int) -> KycSubmission:
     """The submission `pk` if `user` may see it (404 otherwise): the one door pages go through."""
-    if not user.has_perm("participants.view_kycsubmission"):
+    if not has_permission(user, "participants.view_kycsubmission"):
         raise Http404
     try:
         return KycSubmission.objects.select_related("participant", "submitted_by", "assignee").get(
@@ -43,7 +44,7 @@ def submission_for_user(*, user: User, pk: int) -> KycSubmission:
 
 
 def participant_for_user(*, user: User, pk: int) -> Participant:
-    if not user.has_perm("participants.view_participant"):
+    if not has_permission(user, "participants.view_participant"):
         raise Http404
     try:
         return Participant.objects.select_related("firm").get(pk=pk)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
 from backoffice.gateway.errors import GatewayError
+from backoffice.identity.permissions import has_permission
 from backoffice.pii.crypto import pii_hash
 from participants import exchange
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
@@ -293,7 +294,7 @@ def kyc_note_add(*, submission: KycSubmission, text: str, actor: User) -> KycNot
 @transaction.atomic
 def kyc_pii_reveal(*, submission: KycSubmission, field: str, reason: str, actor: User) -> str:
     """The clear value of one personal field, for a compliance officer who gives a reason."""
-    if not actor.has_perm("participants.reveal_pii"):
+    if not has_permission(actor, "participants.reveal_pii"):
         raise OnboardingError("Only compliance may reveal personal data.")
     if field not in REVEALABLE_FIELDS:
         raise OnboardingError(f"Unknown field {field!r}.", field="field")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -23,6 +24,7 @@ from backoffice import clock, context
 from backoffice.audit.services import audit_record
 from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
+from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
 from participants import selectors, services
 from participants.forms import IntakeForm, NoteForm, RevealForm
@@ -51,7 +53,7 @@ def _filters(request: HtmxHttpRequest) -> QueueFilters:
 
 
 @require_GET
-@permission_required("participants.view_kycsubmission", raise_exception=True)
+@permission_required("participants.view_kycsubmission")
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     filters = _filters(request)
@@ -82,7 +84,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         ],
         "open_count": sum(counts.values()),
         "staff": selectors.staff_who_can_work_the_queue(),
-        "can_work": user.has_perm("participants.change_kycsubmission"),
+        "can_work": has_permission(user, "participants.change_kycsubmission"),
         "sla_hours": settings.KYC_SLA_HOURS,
     }
     return render_page(
@@ -95,7 +97,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-@permission_required("participants.change_kycsubmission", raise_exception=True)
+@permission_required("participants.change_kycsubmission")
 def assign(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     ids = [int(v) for v in request.POST.getlist("submission") if v.isdigit()]
@@ -130,7 +132,7 @@ def _back(request: HtmxHttpRequest) -> str:
     return nxt if nxt.startswith("/onboarding/") else reverse("participants:queue")
 
 
-@permission_required("participants.add_kycsubmission", raise_exception=True)
+@permission_required("participants.add_kycsubmission")
 def intake(request: HtmxHttpRequest) -> HttpResponse:
     initial = {"agreement_signed_at": timezone.localtime().replace(second=0, microsecond=0)}
     form = IntakeForm(request.POST or None, initial=initial)
@@ -180,12 +182,18 @@ def _announce(request: HtmxHttpRequest, submission: KycSubmission) -> None:
 
 
 @require_GET
-@permission_required("participants.view_participant", raise_exception=True)
+@permission_required("participants.view_participant")
 def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     person = selectors.participant_for_user(user=user, pk=pk)
-    submissions = list(
-        person.kyc_submissions.select_related("submitted_by", "assignee").order_by("-id")
+    # KYC detail (masked identity, state, timeline) and notes each need their own permission:
+    # whoever lacks one never has those rows read, let alone shown.
+    can_see_kyc = has_permission(user, "participants.view_kycsubmission")
+    can_read_notes = can_see_kyc and has_permission(user, "participants.view_kycnote")
+    submissions = (
+        list(person.kyc_submissions.select_related("submitted_by", "assignee").order_by("-id"))
+        if can_see_kyc
+        else []
     )
     current = submissions[0] if submissions else None
     history = list(current.history.select_related("actor")) if current else []
@@ -195,25 +203,29 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "earlier": submissions[1:],
         "identity_rows": identity_rows(current) if current else [],
         "history": history,
-        "accounts": list(person.accounts.order_by("created_at")),
-        "notes": list(current.notes.select_related("author")) if current else [],
+        "accounts": list(person.accounts.order_by("created_at"))
+        if has_permission(user, "participants.view_account")
+        else None,
+        "notes": list(current.notes.select_related("author")) if current and can_read_notes else [],
+        "can_see_kyc": can_see_kyc,
+        "can_read_notes": can_read_notes,
         "note_form": NoteForm(),
         "reveal_form": RevealForm(),
-        "can_reveal": user.has_perm("participants.reveal_pii"),
-        "can_work": user.has_perm("participants.change_kycsubmission"),
-        "can_review_duplicate": user.has_perm("participants.review_duplicate"),
-        "can_note": user.has_perm("participants.add_kycnote"),
+        "can_reveal": has_permission(user, "participants.reveal_pii"),
+        "can_work": has_permission(user, "participants.change_kycsubmission"),
+        "can_review_duplicate": has_permission(user, "participants.review_duplicate"),
+        "can_note": has_permission(user, "participants.add_kycnote"),
         "panels": settings.PARTICIPANT_PAGE_PANELS,
     }
     return render(request, "participants/participant.html", context_data)
 
 
+@never_cache  # Cache-Control: no-store: a value in clear must not outlive this response
 @require_POST
+@permission_required("participants.reveal_pii", message="Only compliance may reveal personal data.")
 def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
     user = _user(request)
     submission = selectors.submission_for_user(user=user, pk=pk)
-    if not user.has_perm("participants.reveal_pii"):
-        raise PermissionDenied("Only compliance may reveal personal data.")
     form = RevealForm(request.POST)
     value = ""
     if form.is_valid():
@@ -239,7 +251,7 @@ def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
 
 
 @require_POST
-@permission_required("participants.change_kycsubmission", raise_exception=True)
+@permission_required("participants.change_kycsubmission")
 def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_for_user(user=_user(request), pk=pk)
     if submission.status != S.SUBMIT_FAILED:
@@ -256,7 +268,7 @@ def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required("participants.review_duplicate", raise_exception=True)
+@permission_required("participants.review_duplicate")
 def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     submission = selectors.submission_for_user(user=user, pk=pk)
@@ -279,7 +291,7 @@ def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required("participants.add_kycnote", raise_exception=True)
+@permission_required("participants.add_kycnote")
 def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_for_user(user=_user(request), pk=pk)
     form = NoteForm(request.POST)
@@ -301,7 +313,7 @@ class _Echo:
 
 
 @require_GET
-@permission_required("participants.view_kycsubmission", raise_exception=True)
+@permission_required("participants.view_kycsubmission")
 def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """The queue as CSV, masked exactly as on screen, streamed so that size does not matter."""
     user = _user(request)
@@ -342,7 +354,11 @@ def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
         action="participants.kyc.exported",
         payload={"filters": request.GET.urlencode()[:200]},
     )
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    # UTF-8, said twice: in the header for programs, and by a byte-order mark for spreadsheets,
+    # which otherwise read the file in the machine's legacy code page.
+    response = StreamingHttpResponse(
+        itertools.chain(["\ufeff"], lines()), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="onboarding-{timezone.localdate():%Y%m%d}.csv"'
     )

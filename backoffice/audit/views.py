@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -8,10 +7,11 @@ from backoffice.audit.forms import AuditFilterForm
 from backoffice.audit.selectors import AuditFilters, audit_events_page
 from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
+from backoffice.identity.permissions import permission_required
 
 
 @require_GET
-@permission_required("audit.view_auditevent", raise_exception=True)
+@permission_required("audit.view_auditevent")
 def events(request: HtmxHttpRequest) -> HttpResponse:
     """The audit trail, filterable by actor, action and date; htmx swaps in just the results.
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -14,10 +13,11 @@ from backoffice.gateway.selectors import (
 )
 from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
+from backoffice.identity.permissions import permission_required
 
 
 @require_GET
-@permission_required("gateway.view_gatewaycall", raise_exception=True)
+@permission_required("gateway.view_gatewaycall")
 def health(request: HtmxHttpRequest) -> HttpResponse:
     """Is the exchange well? Error rate and latency of our calls over time; htmx refreshes the
     charts in place every minute and swaps them when another window is chosen."""

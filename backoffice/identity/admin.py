@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from backoffice.identity.roles import audit_role_change, roles_of
+from backoffice.identity.roles import audit_role_change, roles_of, user_strip_roles
 
 admin.site.unregister(User)
 
@@ -31,6 +31,10 @@ class BackOfficeUserAdmin(UserAdmin):
     ) -> None:
         super().save_related(request, form, formsets, change)
         user = form.instance
+        if not user.is_active:
+            # Deactivated: nothing is left to hold, at once. Django already refuses the sessions
+            # of an inactive user; this also takes them off every list of assignable staff.
+            user_strip_roles(user=user)
         audit_role_change(
             user=user,
             before=getattr(user, "_roles_before", set()),

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from backoffice.identity.roles import roles_of
-from backoffice.identity.services import signin_refusal_record
+from backoffice.identity.services import user_refuse
 
 
 class LocalSignInForm(AuthenticationForm):
@@ -14,7 +14,7 @@ class LocalSignInForm(AuthenticationForm):
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if not roles_of(user):
-            signin_refusal_record(reason="no_mapped_group", username=user.get_username())
+            user_refuse(user=user, reason="no_mapped_group", actor=None)
             raise ValidationError(
                 "Your account holds no back-office role. Ask an administrator to grant one.",
                 code="no_role",

@@ -68,9 +68,17 @@ def audit_role_change(
 def user_apply_roles(*, user: User, roles: set[str], actor: Actor, source: str) -> None:
     """Make `user` hold exactly `roles`; every back-office user may open the admin it is allowed."""
     before = roles_of(user)
-    groups = Group.objects.filter(name__in=roles & set(settings.BACKOFFICE_ROLES))
-    user.groups.set(groups)
+    _set_roles(user, roles)
+    audit_role_change(user=user, before=before, after=roles_of(user), actor=actor, source=source)
+
+
+def user_strip_roles(*, user: User) -> None:
+    """Take every role, group and staff status away; the caller audits the change it is part of."""
+    _set_roles(user, set())
+
+
+def _set_roles(user: User, roles: set[str]) -> None:
+    user.groups.set(Group.objects.filter(name__in=roles & set(settings.BACKOFFICE_ROLES)))
     user.is_superuser = SUPERUSER in roles
     user.is_staff = bool(roles)
     user.save(update_fields=["is_superuser", "is_staff"])
-    audit_role_change(user=user, before=before, after=roles_of(user), actor=actor, source=source)

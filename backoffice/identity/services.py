@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -29,16 +31,31 @@ def user_sign_in_from_identity(*, identity: Identity) -> User:
     """The user for `identity`, created on first sight, with roles refreshed from its IdP groups.
 
     Raises SignInRefused (and audits it) when none of the groups maps to a role, or the user was
-    deactivated here: nobody gets in with nothing.
+    deactivated here: nobody gets in with nothing, and whoever is refused keeps nothing either.
     """
     roles = roles_for_groups(identity.groups)
     if not roles:
-        signin_refusal_record(reason="no_mapped_group", username=identity.username)
-        raise SignInRefused("no_mapped_group")
+        _refuse(username=identity.username, reason="no_mapped_group")
     if User.objects.filter(username=identity.username, is_active=False).exists():
-        signin_refusal_record(reason="user_deactivated", username=identity.username)
-        raise SignInRefused("user_deactivated")
+        _refuse(username=identity.username, reason="user_deactivated")
     return _user_with_roles(identity=identity, roles=roles)
+
+
+@transaction.atomic
+def user_refuse(*, user: User, reason: str, actor: Actor) -> None:
+    """Refuse `user` a sign-in, taking away at once every role, staff status and group they held
+    (so they are no longer offered as an assignee either)."""
+    user_apply_roles(user=user, roles=set(), actor=actor, source="refusal")
+    signin_refusal_record(reason=reason, username=user.get_username(), actor=actor)
+
+
+def _refuse(*, username: str, reason: str) -> NoReturn:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        signin_refusal_record(reason=reason, username=username)
+    else:
+        user_refuse(user=user, reason=reason, actor=None)
+    raise SignInRefused(reason)
 
 
 @transaction.atomic

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
@@ -12,14 +11,14 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from backoffice.audit.services import audit_record
-from backoffice.identity.middleware import SESSION_LAST_SEEN, SESSION_SIGNED_IN_AT
+from backoffice.identity import middleware
 
 
 @receiver(user_logged_in)
 def _signed_in(sender: Any, request: HttpRequest, user: AbstractBaseUser, **_: Any) -> None:
-    now = time.time()
-    request.session[SESSION_SIGNED_IN_AT] = now
-    request.session[SESSION_LAST_SEEN] = now
+    # The session is good for this mode only: see SessionExpiryMiddleware.
+    request.session[middleware.SESSION_SIGNED_IN_AT] = middleware.now()
+    request.session[middleware.SESSION_SIGN_IN_MODE] = settings.SSO_MODE
     audit_record(actor=user, action="identity.signin", payload={"mode": settings.SSO_MODE})
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from backoffice.identity.forms import LocalSignInForm
 
@@ -38,5 +38,6 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@require_GET
 def signed_out(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/signed_out.html")

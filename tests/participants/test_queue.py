@@ -107,7 +107,10 @@ def test_the_csv_export_is_masked(support, firm):
 
     response = support.get("/onboarding/export.csv")
 
-    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbfsubmission,")  # the UTF-8 byte-order mark spreadsheets need
+    body = raw.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == [
         "submission",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backoffice.audit.models import AuditEvent
+from participants.services import OnboardingError, kyc_pii_reveal
 from tests.factories import KycSubmissionFactory
 
 
@@ -89,18 +90,53 @@ def test_a_reveal_without_a_good_reason_shows_nothing_and_records_nothing(person
     assert not AuditEvent.objects.filter(action="participants.pii.revealed").exists()
 
 
-@pytest.mark.parametrize("role", ["support", "supervisor", "treasury"])
+@pytest.mark.parametrize("role", ["support", "supervisor", "treasury", "superuser"])
 def test_other_roles_cannot_reveal_and_the_refusal_is_audited(persona, submission, role):
     response = persona(role).post(
         f"/onboarding/submissions/{submission.pk}/reveal/ssn/",
         {"reason": "I would like to see it please"},
     )
 
-    assert response.status_code in (403, 404)
+    assert response.status_code == 403
+    assert "Only compliance may reveal personal data." in response.content.decode()
     assert "123456789" not in response.content.decode()
     assert not AuditEvent.objects.filter(action="participants.pii.revealed").exists()
-    if response.status_code == 403:
-        assert AuditEvent.objects.filter(action="identity.access.refused").exists()
+    refusal = AuditEvent.objects.get(action="identity.access.refused")
+    assert refusal.actor_label == f"{role}-persona"
+
+
+def test_a_superuser_sees_no_reveal_control_and_the_service_refuses_them_too(
+    persona, submission, make_user
+):
+    assert "Reveal</button>" not in page(persona("superuser"), submission)
+    with pytest.raises(OnboardingError, match="Only compliance"):
+        kyc_pii_reveal(
+            submission=submission,
+            field="ssn",
+            reason="An administrator having a look",
+            actor=make_user("root", "superuser"),
+        )
+
+
+def test_an_administrator_given_the_compliance_role_may_reveal(make_user, submission):
+    admin = make_user("root", "superuser", "compliance")
+
+    value = kyc_pii_reveal(
+        submission=submission, field="ssn", reason="Covering for compliance today", actor=admin
+    )
+
+    assert value == "123456789"
+
+
+def test_a_revealed_value_is_never_stored_by_a_cache(persona, submission):
+    response = persona("compliance").post(
+        f"/onboarding/submissions/{submission.pk}/reveal/ssn/",
+        {"reason": "Checking the SSN against the customer's call"},
+    )
+
+    assert '<span class="revealed">123456789</span>' in response.content.decode()
+    assert "no-store" in response["Cache-Control"].split(", ")
+    assert "private" in response["Cache-Control"].split(", ")
 
 
 def test_an_unknown_field_is_refused(persona, submission):

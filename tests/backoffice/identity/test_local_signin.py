@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from backoffice.audit.models import AuditEvent
@@ -32,7 +33,8 @@ def test_a_user_with_a_role_signs_in_with_a_password(local_mode, make_user):
 
 
 def test_a_user_without_a_role_is_refused(local_mode, make_user):
-    make_user("dave")
+    dave = make_user("dave")
+    User.objects.filter(pk=dave.pk).update(is_staff=True)  # staff once, holding no role now
 
     client, response = sign_in("dave")
 
@@ -43,6 +45,8 @@ def test_a_user_without_a_role_is_refused(local_mode, make_user):
         "reason": "no_mapped_group",
         "username": "dave",
     }
+    dave.refresh_from_db()
+    assert not dave.is_staff
 
 
 def test_a_wrong_password_is_refused_and_audited(local_mode, make_user):

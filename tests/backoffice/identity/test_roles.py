@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from backoffice.audit.models import AuditEvent
 from backoffice.identity.roles import sync_role_groups
+from participants import selectors
 
 
 def test_every_role_is_a_group_with_exactly_its_permissions(db, settings):
@@ -65,3 +67,36 @@ def test_role_changes_in_the_admin_are_audited(persona, make_user):
     ).latest("id")
     assert change.actor_label == "superuser-persona"
     assert change.payload == {"before": ["support"], "after": ["treasury"], "source": "admin"}
+
+
+def test_deactivating_someone_in_the_admin_takes_their_roles_and_staff_status_at_once(
+    persona, make_user
+):
+    admin = persona("superuser")
+    target = make_user("erin", "support")
+    erins_session = Client()
+    erins_session.force_login(target)
+
+    response = admin.post(
+        f"/admin/auth/user/{target.pk}/change/",
+        {
+            "username": "erin",
+            "email": "erin@example.com",
+            "is_staff": "on",
+            "groups": [Group.objects.get(name="support").pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2026-01-01",
+            "initial-date_joined_1": "00:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    target.refresh_from_db()
+    assert (target.is_active, target.is_staff, list(target.groups.all())) == (False, False, [])
+    assert target not in selectors.staff_who_can_work_the_queue()
+    assert erins_session.get("/").status_code == 302  # to the sign-in page: the session is over
+    change = AuditEvent.objects.filter(
+        action="identity.roles.changed", object_id=str(target.pk)
+    ).latest("id")
+    assert change.payload == {"before": ["support"], "after": [], "source": "admin"}

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from backoffice.audit.models import AuditEvent
+from participants import selectors
 
 PROXY = "10.9.0.5"  # inside SSO_TRUSTED_PROXIES of tests/test.env
 
@@ -107,3 +108,35 @@ def test_a_session_already_signed_in_costs_no_extra_queries(
 
     with django_assert_num_queries(len(home.captured_queries)):
         proxied("backoffice-support", client=client)
+
+
+def test_whoever_is_refused_loses_roles_groups_and_staff_status_at_once(db, proxied):
+    client, _ = proxied("backoffice-support,backoffice-admin")
+    alice = User.objects.get(username="alice")
+    assert alice in selectors.staff_who_can_work_the_queue()
+
+    _, response = proxied("engineering", client=client)
+
+    assert response.status_code == 403
+    alice.refresh_from_db()
+    assert (alice.is_staff, alice.is_superuser, list(alice.groups.all())) == (False, False, [])
+    assert alice not in selectors.staff_who_can_work_the_queue()
+    change = AuditEvent.objects.filter(action="identity.roles.changed").latest("id")
+    assert change.payload == {
+        "before": ["superuser", "support"],
+        "after": [],
+        "source": "refusal",
+    }
+    refusal = AuditEvent.objects.get(action="identity.signin.refused")
+    assert refusal.payload == {"reason": "no_mapped_group", "username": "alice"}
+
+
+def test_a_deactivated_user_is_refused_and_keeps_nothing(db, proxied):
+    proxied("backoffice-compliance")
+    User.objects.filter(username="alice").update(is_active=False)
+
+    _, response = proxied("backoffice-compliance")
+
+    assert response.status_code == 403
+    alice = User.objects.get(username="alice")
+    assert (alice.is_staff, list(alice.groups.all())) == (False, [])
