@@ -1,0 +1,1 @@
+"""`polymarket.v1`: the streams' messages and services (generated modules beside their .proto)."""
