@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements-dev.txt
 
 SANDBOX_HOST ?= 127.0.0.1
 SANDBOX_PORT ?= 8100
+SANDBOX_GRPC_PORT ?= 8101
 SANDBOX_DATA ?= var/sandbox
 
 # The sandbox exchange and the web app run side by side and stop together (trap). The demo firm
@@ -25,7 +26,7 @@ SANDBOX_DATA ?= var/sandbox
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	@mkdir -p $(SANDBOX_DATA)
-	@$(PY) -m sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) --data $(SANDBOX_DATA) & \
+	@$(PY) -m sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) --grpc-port $(SANDBOX_GRPC_PORT) --data $(SANDBOX_DATA) & \
 	SANDBOX_PID=$$!; \
 	trap 'kill $$SANDBOX_PID $$WEB_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
 	CLIENT_ID=$$($(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --env .env --keys $(SANDBOX_DATA)) || exit 1; \
@@ -36,6 +37,7 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py seed_demo || exit 1; \
 	echo; \
 	echo "Sandbox exchange: http://$(SANDBOX_HOST):$(SANDBOX_PORT)/  (demo firm client id $$CLIENT_ID)"; \
+	echo "Sandbox streams:  $(SANDBOX_HOST):$(SANDBOX_GRPC_PORT) (gRPC, plaintext)"; \
 	echo "Back-office:      http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"; \
 	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:         /'; \
 	echo "Stop both with Ctrl-C."; \

@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument(
+        "--grpc-port", type=int, default=None, help="serve the gRPC streams on this port too"
+    )
     parser.add_argument("--data", type=Path, default=Path("var/sandbox"))
     parser.add_argument(
         "--public-url", default=None, help="API base URL (default http://host:port)"
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         args.data,
         host=args.host,
         port=args.port,
+        grpc_port=args.grpc_port,
         public_url=args.public_url,
         token_expires_in=args.expires_in,
         provisioning_delay=args.provisioning_delay,
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         KeepAliveHandler.access_log = True
     server = SandboxServer(settings)
     sys.stdout.write(f"Polymarket US sandbox on {server.url} (data in {args.data})\n")
+    if settings.grpc_port is not None:
+        sys.stdout.write(f"gRPC streams on {settings.host}:{settings.grpc_port}\n")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -105,6 +105,10 @@ def config(ctx: Ctx) -> dict[str, Any]:
             settings.provisioning_delay = float(body["provisioning_delay"])
         if "webhook_backoff" in body:
             settings.webhook_backoff = tuple(float(x) for x in body["webhook_backoff"])
+        if "funding_stream_transfers" in body:
+            settings.funding_stream_transfers = wire.boolean(
+                body["funding_stream_transfers"], "fundingStreamTransfers"
+            )
     return {
         "baseUrl": settings.base_url,
         "tokenUrl": settings.token_url,
@@ -113,7 +117,24 @@ def config(ctx: Ctx) -> dict[str, Any]:
         "provisioningDelay": settings.provisioning_delay,
         "webhookBackoff": list(settings.webhook_backoff),
         "adminToken": bool(settings.admin_token),
+        "grpcPort": settings.grpc_port,
+        "fundingStreamTransfers": settings.funding_stream_transfers,
     }
+
+
+def streams_list(ctx: Ctx) -> dict[str, Any]:
+    return {"streams": ctx.env.streams.listing()}
+
+
+def streams_drop(ctx: Ctx) -> dict[str, Any]:
+    """Every open stream ends UNAVAILABLE now, as when the exchange's load balancer goes away."""
+    return {"dropped": ctx.env.streams.drop_all()}
+
+
+def streams_expire_tokens(ctx: Ctx) -> dict[str, Any]:
+    """Every resume token issued so far is refused (INVALID_ARGUMENT) from now on."""
+    ctx.env.streams.tokens.expire_all()
+    return {}
 
 
 def instrument_add(ctx: Ctx) -> dict[str, Any]:
@@ -202,6 +223,9 @@ ROUTES = [
     _admin("/_sandbox/faults", ("POST",), faults_add),
     _admin("/_sandbox/faults", ("DELETE",), faults_clear),
     _admin("/_sandbox/config", ("GET", "PATCH"), config),
+    _admin("/_sandbox/streams", ("GET",), streams_list),
+    _admin("/_sandbox/streams/drop", ("POST",), streams_drop),
+    _admin("/_sandbox/streams/expire-tokens", ("POST",), streams_expire_tokens),
     _admin("/_sandbox/instruments", ("POST",), instrument_add),
     _admin("/_sandbox/instruments/<path:symbol>/settle", ("POST",), instrument_settle),
     _admin("/_sandbox/trades/<trade_id>/bust", ("POST",), trade_bust),

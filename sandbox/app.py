@@ -55,6 +55,7 @@ from sandbox.routing import (
     Route,
 )
 from sandbox.store import Store
+from sandbox.streams.control import Streams
 from sandbox.worker import Worker
 
 log = logging.getLogger("sandbox")
@@ -76,6 +77,9 @@ class Sandbox:
             faults=Faults(),
             auth=TokenAuthority(self.store, settings),
             limiter=RateLimiter(settings.rate_limits),
+            streams=Streams(
+                self.store, cap=settings.stream_cap, token_ttl=settings.resume_token_ttl
+            ),
             wake=self.worker.wake,
             tick=self.worker.run_once,
         )

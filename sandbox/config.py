@@ -38,6 +38,19 @@ class Settings:
     # proto3 JSON omits zero-valued enums (ORDER_STATE_NEW...); the OpenAPI enums omit them as well.
     emit_zero_enums: bool = False
     worker_interval: float = 0.05
+    # gRPC streams (sandbox/streams/) on a second port; None: no gRPC server, 0: any free port.
+    grpc_port: int | None = None
+    # Threads serving gRPC calls: each open stream holds one.
+    grpc_workers: int = 64
+    # Seconds of silence after which a stream sends an empty batch (with a fresh resume token).
+    stream_heartbeat: float = 5.0
+    stream_batch_size: int = 500
+    # Concurrent streams per firm, pooled across stream types (API.md 6).
+    stream_cap: int = 20
+    # A resume token older than this is refused as expired (executions are kept 7 days).
+    resume_token_ttl: float = 7 * 86400.0
+    # Partner transfers on CreateFundingTransactionSubscription (off by default, API.md 8 #21).
+    funding_stream_transfers: bool = False
     seed_market: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ from sandbox.config import Settings
 from sandbox.faults import Faults
 from sandbox.ratelimit import RateLimiter
 from sandbox.store import Store
+from sandbox.streams.control import Streams
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Env:
     faults: Faults
     auth: TokenAuthority
     limiter: RateLimiter
+    # The open gRPC streams and their resume tokens (sandbox.streams).
+    streams: Streams
     # Tell the background worker there is due work (it looks at once instead of at its next pass).
     wake: Callable[[], None]
     # Run one pass of the background work in the calling thread (/_sandbox/tick).

@@ -22,6 +22,7 @@ KINDS = {
     "malformed",  # 200 with a body that is not valid JSON
     "cash_pending",  # CreateCashMovement answers PENDING and settles after settle_after s
     "cash_ambiguous",  # CreateCashMovement answers AMBIGUOUS and settles after settle_after s
+    "duplicate",  # streams: the next resume by token re-sends the batch before the token
 }
 FAMILIES = {
     "*",
@@ -38,6 +39,9 @@ FAMILIES = {
     "orderbook",
     "settlement",
     "other",
+    # gRPC streams: error (refused at start: 503 UNAVAILABLE...), rate_limit (RESOURCE_EXHAUSTED),
+    # latency (each batch waits latency_ms), duplicate.
+    "streams",
 }
 STATUS_CODES = {500: 13, 502: 14, 503: 14, 504: 4}
 

@@ -8,6 +8,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.app import Sandbox
 from sandbox.config import Settings
+from sandbox.streams.server import GrpcServer
 
 
 class KeepAliveHandler(WSGIRequestHandler):
@@ -36,6 +37,11 @@ class SandboxServer:
         self.sandbox = Sandbox(settings)
         self._httpd.app = self.sandbox
         self._thread: threading.Thread | None = None
+        # The streams, on a second port of the same process and store (--grpc-port).
+        self.grpc: GrpcServer | None = None
+        if settings.grpc_port is not None:
+            self.grpc = GrpcServer(self.sandbox.env, settings.host, settings.grpc_port)
+            settings.grpc_port = self.grpc.port
 
     @property
     def url(self) -> str:
@@ -43,13 +49,19 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         self.sandbox.start_background()
+        if self.grpc is not None:
+            self.grpc.start()
         try:
             self._httpd.serve_forever()
         finally:
+            if self.grpc is not None:
+                self.grpc.stop()
             self.sandbox.stop_background()
 
     def start(self) -> SandboxServer:
         self.sandbox.start_background()
+        if self.grpc is not None:
+            self.grpc.start()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -60,6 +72,8 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self.grpc is not None:
+            self.grpc.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:

@@ -313,6 +313,82 @@ CREATE TABLE IF NOT EXISTS vendor_orders (
     created_at TEXT NOT NULL,
     PRIMARY KEY (firm_id, idempotency_key)
 );
+
+-- Change logs the streams replay (sandbox/streams/). Triggers write them in the transaction of the
+-- change itself, so no code path that changes a trade, a position, an instrument's state or a cash
+-- movement can leave a stream behind. Executions and balance-ledger rows are logs already.
+CREATE TABLE IF NOT EXISTS trade_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    trade_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS trade_logged AFTER INSERT ON trades BEGIN
+    INSERT INTO trade_log (trade_id, state, at) VALUES (NEW.id, NEW.state, NEW.created_at);
+END;
+CREATE TRIGGER IF NOT EXISTS trade_state_logged AFTER UPDATE OF state ON trades
+WHEN NEW.state IS NOT OLD.state BEGIN
+    INSERT INTO trade_log (trade_id, state, at)
+    VALUES (NEW.id, NEW.state, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END;
+
+CREATE TABLE IF NOT EXISTS position_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    net_position INTEGER NOT NULL,
+    qty_bought INTEGER NOT NULL,
+    qty_sold INTEGER NOT NULL,
+    cost INTEGER NOT NULL,
+    realized INTEGER NOT NULL,
+    bod_position INTEGER NOT NULL,
+    expired INTEGER NOT NULL,
+    update_time TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS position_logged AFTER INSERT ON positions BEGIN
+    INSERT INTO position_log (account, symbol, net_position, qty_bought, qty_sold, cost, realized,
+        bod_position, expired, update_time)
+    VALUES (NEW.account, NEW.symbol, NEW.net_position, NEW.qty_bought, NEW.qty_sold, NEW.cost,
+        NEW.realized, NEW.bod_position, NEW.expired, NEW.update_time);
+END;
+CREATE TRIGGER IF NOT EXISTS position_change_logged AFTER UPDATE ON positions BEGIN
+    INSERT INTO position_log (account, symbol, net_position, qty_bought, qty_sold, cost, realized,
+        bod_position, expired, update_time)
+    VALUES (NEW.account, NEW.symbol, NEW.net_position, NEW.qty_bought, NEW.qty_sold, NEW.cost,
+        NEW.realized, NEW.bod_position, NEW.expired, NEW.update_time);
+END;
+
+CREATE TABLE IF NOT EXISTS instrument_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    symbol TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS instrument_logged AFTER INSERT ON instruments BEGIN
+    INSERT INTO instrument_log (symbol, state, at) VALUES (NEW.symbol, NEW.state, NEW.updated_at);
+END;
+CREATE TRIGGER IF NOT EXISTS instrument_state_logged AFTER UPDATE OF state ON instruments
+WHEN NEW.state IS NOT OLD.state BEGIN
+    INSERT INTO instrument_log (symbol, state, at) VALUES (NEW.symbol, NEW.state, NEW.updated_at);
+END;
+
+CREATE TABLE IF NOT EXISTS cash_movement_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    workflow_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    previous_status TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cash_movement_log_at ON cash_movement_log (at);
+CREATE TRIGGER IF NOT EXISTS cash_movement_logged AFTER INSERT ON cash_movements BEGIN
+    INSERT INTO cash_movement_log (workflow_id, status, previous_status, at)
+    VALUES (NEW.workflow_id, NEW.status, '', NEW.created_at);
+END;
+CREATE TRIGGER IF NOT EXISTS cash_movement_status_logged AFTER UPDATE OF status ON cash_movements
+WHEN NEW.status IS NOT OLD.status BEGIN
+    INSERT INTO cash_movement_log (workflow_id, status, previous_status, at)
+    VALUES (NEW.workflow_id, NEW.status, OLD.status, NEW.updated_at);
+END;
 """
 
 # Columns added since the first release: a data directory made before them gains them on start
@@ -340,6 +416,9 @@ class Store:
         self.path = data_dir / "sandbox.sqlite3"
         self.lock = threading.RLock()
         self._local = threading.local()
+        # Bumped after every commit; streams wait on it for news instead of polling.
+        self.committed = threading.Condition()
+        self.commits = 0
         with self.lock:
             self.db.executescript(SCHEMA)
             _upgrade(self.db)
@@ -383,8 +462,21 @@ class Store:
                 raise
             else:
                 db.execute("COMMIT")
+                self.notify()
             finally:
                 self._local.depth = 0
+
+    def notify(self) -> None:
+        """Wake everyone waiting in `wait_for_commit` (also used to make them look at a flag)."""
+        with self.committed:
+            self.commits += 1
+            self.committed.notify_all()
+
+    def wait_for_commit(self, seen: int, timeout: float) -> int:
+        """Block until a commit after `seen` (a value of `commits`) or `timeout`; the new value."""
+        with self.committed:
+            self.committed.wait_for(lambda: self.commits != seen, timeout)
+            return self.commits
 
     def meta_get(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
