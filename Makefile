@@ -72,3 +72,9 @@ bench-gateway: $(VENV)/.installed
 .PHONY: bench-pages
 bench-pages: $(VENV)/.installed
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice_bench} ENV_FILE=tests/test.env $(PY) -m bench.list_pages
+
+# Drop Copy replay rate (executions per second to a client that only counts) over a million
+# executions; writes bench/README.md.
+.PHONY: bench-streams
+bench-streams: $(VENV)/.installed
+	$(PY) -m bench.streams

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from google.protobuf import message_factory
@@ -35,8 +35,10 @@ _INTEGERS = {
 _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 
 
+@lru_cache(maxsize=4096)
 def timestamp(value: str) -> Timestamp:
-    """An RFC 3339 string as a Timestamp."""
+    """An RFC 3339 string as a Timestamp. Cached: an execution and its order share their times,
+    and a message given a Timestamp copies it, so one instance can serve them all."""
     delta = datetime.fromisoformat(value) - _EPOCH
     return Timestamp(seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000)
 
@@ -47,16 +49,15 @@ def _duration(value: str) -> Duration:
     return duration
 
 
-def _scalar(field: FieldDescriptor) -> Convert:
+def _scalar(field: FieldDescriptor) -> Convert | None:
+    """How a JSON value becomes the field's value; None when JSON has it as it is (str, bool)."""
     kind = field.type
     if kind in _INTEGERS:
         return int
     if kind in _FLOATS:
         return float
-    if kind == FieldDescriptor.TYPE_BOOL:
-        return bool
-    if kind == FieldDescriptor.TYPE_STRING:
-        return str
+    if kind in (FieldDescriptor.TYPE_BOOL, FieldDescriptor.TYPE_STRING):
+        return None
     if kind == FieldDescriptor.TYPE_ENUM:
         assert field.enum_type is not None
         numbers = {v.name: v.number for v in field.enum_type.values}
@@ -72,21 +73,27 @@ def _scalar(field: FieldDescriptor) -> Convert:
     raise TypeError(f"{field.full_name}: no JSON conversion for this field type")
 
 
-def _field(field: FieldDescriptor) -> Convert:
+def _field(field: FieldDescriptor) -> Convert | None:
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
-        key = _scalar(field.message_type.fields_by_name["key"])
-        value = _scalar(field.message_type.fields_by_name["value"])
+        key = _scalar(field.message_type.fields_by_name["key"]) or _same
+        value = _scalar(field.message_type.fields_by_name["value"]) or _same
         return lambda items: {key(k): value(v) for k, v in items.items()}
     one = _scalar(field)
     if field.is_repeated:
-        return lambda items: [one(item) for item in items]
+        return None if one is None else lambda items: [one(item) for item in items]
     return one
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @cache
 def _converter(descriptor: Descriptor) -> Convert:
     message_class = message_factory.GetMessageClass(descriptor)
-    plan = {field.json_name: (field.name, _field(field)) for field in descriptor.fields}
+    plan: dict[str, tuple[str, Convert | None]] = {
+        field.json_name: (field.name, _field(field)) for field in descriptor.fields
+    }
 
     def convert(data: dict[str, Any]) -> Message:
         kwargs = {}
@@ -95,7 +102,7 @@ def _converter(descriptor: Descriptor) -> Convert:
                 name, conv = plan[key]
             except KeyError:
                 raise ValueError(f"{descriptor.full_name} has no field {key!r}") from None
-            kwargs[name] = conv(value)
+            kwargs[name] = value if conv is None else conv(value)
         return message_class(**kwargs)
 
     return convert
