@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, cast
 
 import factory
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from backoffice.identity.roles import user_apply_roles
 from backoffice.pii.crypto import pii_hash
-from participants.models import Firm, KycSubmission, Participant
+from funding.models import APPROVED_STATUSES, FundingRequest
+from participants.models import Account, Firm, KycSubmission, Participant
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -70,3 +72,36 @@ class KycSubmissionFactory(factory.django.DjangoModelFactory[KycSubmission]):
     agreement_version = "PMX.ISV.SANDBOX.v1.0"
     agreement_signed_at = factory.LazyFunction(timezone.now)
     submitted_by = factory.SubFactory(UserFactory)
+
+
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
+    class Meta:
+        model = Account
+
+    participant = factory.SubFactory(ParticipantFactory, status="active")
+    account_id = factory.Sequence(lambda n: f"firms/ISV-Acme/accounts/{n:032x}")
+
+
+class FundingRequestFactory(factory.django.DjangoModelFactory[FundingRequest]):
+    """A request of `status`; those past approval come approved by a second person."""
+
+    class Meta:
+        model = FundingRequest
+
+    account = factory.SubFactory(AccountFactory)
+    participant = factory.LazyAttribute(lambda r: r.account.participant)
+    direction = "deposit"
+    amount = Decimal("100.00")
+    external_reference = factory.Sequence(lambda n: f"wallet-{n:06d}")
+    status = "draft"
+    requested_by = factory.SubFactory(UserFactory)
+    approved_by = factory.Maybe(
+        factory.LazyAttribute(lambda r: r.status in APPROVED_STATUSES),
+        yes_declaration=factory.SubFactory(UserFactory),
+        no_declaration=None,
+    )
+    staff_reason = factory.Maybe(
+        factory.LazyAttribute(lambda r: r.status in ("declined", "cancelled")),
+        yes_declaration="Entered twice",
+        no_declaration="",
+    )
