@@ -28,12 +28,16 @@ from sandbox import (
     errors,
     identity,
     kyc,
+    ledger_reads,
     market,
     money,
     oauth,
     orders,
     positions,
+    report_downloads,
     reports,
+    trade_stats,
+    valuations,
     vendor,
     webhooks,
 )
@@ -60,7 +64,22 @@ from sandbox.worker import Worker
 
 log = logging.getLogger("sandbox")
 # Every module that serves part of the API, each with its ROUTES.
-ROUTE_MODULES = (oauth, identity, kyc, money, market, positions, orders, vendor, reports, admin)
+ROUTE_MODULES = (
+    oauth,
+    identity,
+    kyc,
+    money,
+    market,
+    positions,
+    ledger_reads,
+    orders,
+    vendor,
+    reports,
+    report_downloads,
+    trade_stats,
+    valuations,
+    admin,
+)
 PARTICIPANT_RE = re.compile(r"^firms/([^/]+)/users/([^/]+)$")
 
 

@@ -12,6 +12,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sandbox import wire
 from sandbox.errors import invalid
 
 KINDS = {
@@ -65,12 +66,7 @@ class Rule:
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_rng")
-        return {_camel(k): v for k, v in data.items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+        return {wire.camel(k): v for k, v in data.items()}
 
 
 class Faults:

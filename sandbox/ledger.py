@@ -36,6 +36,8 @@ SUPPRESSED_TYPES = {
     "SETTLEMENT_FEE",
 }
 PREFIX = "LEDGER_ENTRY_TYPE_BALANCE_"
+# Ledger history starts here: earlier start times are clamped to it (API.md 5.3.3).
+FLOOR = "2026-05-01T00:00:00.000Z"
 
 
 class Overdraft(Exception):

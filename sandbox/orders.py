@@ -243,11 +243,7 @@ def replace_order_list(ctx: Ctx) -> dict[str, Any]:
 
 
 def open_orders(ctx: Ctx) -> dict[str, Any]:
-    mine = ctx.participant_accounts()
-    wanted = ctx.query_list("accounts")
-    for account in wanted:
-        ctx.own_account(account, "accounts")
-    accounts = [a for a in mine if not wanted or a in wanted]
+    accounts = ctx.scoped_accounts(ctx.query_list("accounts"), "accounts")
     symbols = ctx.query_list("symbols")
     if not accounts:
         return {"orders": []}

@@ -1,16 +1,22 @@
-"""Balances, positions and ledgers (API.md 5.3.3, 5.4); scope read:positions, x-participant-id."""
+"""Balances and positions (API.md 5.4); scope read:positions, x-participant-id.
+
+Positions now come from the positions table; positions at a point in time (`asOfTime`, or the end
+of a trade date, `asOfDate`) from the position ledger, whose every entry carries the whole
+position after its change. `bodPosition` is the net position at the start of the trade date.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sandbox import ledger, risk, wire
-from sandbox.errors import ApiError, Code, invalid
+from sandbox import risk, wire
+from sandbox.errors import invalid
 from sandbox.routing import PID_REQUIRED, Ctx, Route
-
-LEDGER_FLOOR = "2026-05-01T00:00:00.000Z"
 
 
 def _balance_json(db: sqlite3.Connection, account: str, currency: str) -> dict[str, Any]:
@@ -65,91 +71,102 @@ def balances(ctx: Ctx) -> dict[str, Any]:
     return {"balances": {"USD": _balance_json(ctx.db, account, "USD")}}
 
 
-def _time_bounds(ctx: Ctx, column: str) -> tuple[str, list[Any]]:
-    sql, params = "", []
-    start = ctx.query("start_time")
-    start_ts = wire.ts(wire.parse_ts(start, "startTime")) if start else LEDGER_FLOOR
-    sql += f" AND {column} >= ?"
-    params.append(max(start_ts, LEDGER_FLOOR))
-    end = ctx.query("end_time")
-    if end:
-        sql += f" AND {column} <= ?"
-        params.append(wire.ts(wire.parse_ts(end, "endTime")))
-    return sql, params
+@dataclass(frozen=True)
+class AsOf:
+    """A point in the past for position reads: a moment, or the end of a trade date."""
+
+    moment: str = ""  # RFC 3339: every change up to and including it
+    trade_date: date | None = None  # every change booked on or before that trade date
+
+    @property
+    def business_date(self) -> date:
+        """The trade date the point falls in (its start gives bodPosition)."""
+        if self.trade_date is not None:
+            return self.trade_date
+        return wire.business_date(wire.parse_ts(self.moment, "asOfTime"))
+
+    @property
+    def time(self) -> str:
+        if self.trade_date is not None:
+            return wire.ts(wire.trade_date_end(self.trade_date))
+        return self.moment
 
 
-def _page(ctx: Ctx) -> tuple[int, int, bool]:
-    size = wire.page_size(ctx.query("page_size"), default=100, maximum=1000)
-    offset = wire.page_offset(ctx.query("page_token"))
-    newest = wire.boolean(ctx.query("newest_first"), "newestFirst")
-    return size, offset, newest
+def as_of(moment: Any, day: Any) -> AsOf | None:
+    """`asOfTime` or `asOfDate` (a v1Date), at most one of them; None: now."""
+    if moment and day:
+        raise invalid("asOfTime and asOfDate are mutually exclusive")
+    if moment:
+        return AsOf(moment=wire.ts(wire.parse_ts(wire.text(moment, "asOfTime"), "asOfTime")))
+    if day:
+        return AsOf(trade_date=wire.parse_v1_date(day, "asOfDate"))
+    return None
 
 
-def _ledger_account(ctx: Ctx) -> str:
-    account = (ctx.query("account") or "").strip()
-    if not account:
-        raise invalid("account is required")
-    firm = ctx.db.execute(
-        "SELECT funding_account FROM firms WHERE firm_id = ?", (ctx.firm_id,)
-    ).fetchone()
-    if account == firm["funding_account"]:
-        return account  # the firm's own pool: readable with any of its participants
-    return ctx.own_account(account, "account")
+def query_as_of(ctx: Ctx) -> AsOf | None:
+    """The point in time of a GET: `asOfTime`, or `asOfDate.year`, `.month` and `.day`."""
+    parts = {part: ctx.query(f"as_of_date.{part}") for part in ("year", "month", "day")}
+    day = {k: v for k, v in parts.items() if v} or None
+    if day is not None and len(day) < 3:
+        raise invalid("asOfDate needs year, month and day")
+    return as_of(ctx.query("as_of_time"), day)
 
 
-def balance_ledger(ctx: Ctx) -> dict[str, Any]:
-    account = _ledger_account(ctx)
-    size, offset, newest = _page(ctx)
-    sql = "SELECT * FROM balance_ledger WHERE account = ?"
-    params: list[Any] = [account]
-    currency = ctx.query("currency")
-    if currency:
-        sql += " AND currency = ?"
-        params.append(currency.upper())
-    bounds, extra = _time_bounds(ctx, "update_time")
-    sql += bounds
-    params += extra
-    types = [ledger.parse_entry_type(t) for t in ctx.query_list("entry_types")]
-    for entry_type in types:
-        if entry_type in ledger.SUPPRESSED_TYPES:
-            raise ApiError(Code.ABORTED, f"entry type {entry_type} is not available")
-        if entry_type not in ledger.ALLOWED_TYPES:
-            raise invalid(f"entryTypes: unknown type {entry_type}")
-    if types:
-        sql += f" AND entry_type IN ({','.join('?' * len(types))})"
-        params += types
-    symbol = ctx.query("symbol")
+POSITION_FIELDS = (
+    "account, symbol, net_position, qty_bought, qty_sold, cost, realized, expired, update_time"
+)
+
+
+def holdings(
+    db: sqlite3.Connection, accounts: list[str], point: AsOf | None, symbol: str = ""
+) -> list[dict[str, Any]]:
+    """The accounts' positions, now or at `point`, by account then symbol, with bod_position."""
+    scope = "account IN (SELECT value FROM json_each(?))"
+    params: list[Any] = [json.dumps(accounts)]
     if symbol:
-        sql += " AND symbol = ?"
+        scope += " AND symbol = ?"
         params.append(symbol)
-    description = ctx.query("description")
-    if description:
-        if len(description) > 200:
-            raise invalid("description: at most 200 characters")
-        sql += " AND instr(description, ?) > 0"
-        params.append(description)
-    sql += f" ORDER BY seq {'DESC' if newest else 'ASC'} LIMIT ? OFFSET ?"
-    rows = ctx.db.execute(sql, [*params, size + 1, offset]).fetchall()
-    more = len(rows) > size
-    return {
-        "entries": [ledger.entry_json(r) for r in rows[:size]],
-        "nextPageToken": wire.page_token(offset + size) if more else "",
-        "eof": not more,
+    if point is None:
+        sql = f"SELECT {POSITION_FIELDS} FROM positions WHERE {scope}"  # noqa: S608 - fixed names
+        rows = db.execute(sql, params).fetchall()
+        today = wire.business_date()
+    elif point.trade_date is not None:
+        rows = _ledger_as_of(
+            db, scope + " AND business_date <= ?", [*params, str(point.trade_date)]
+        )
+        today = point.trade_date
+    else:
+        rows = _ledger_as_of(db, scope + " AND update_time <= ?", [*params, point.moment])
+        today = point.business_date
+    bod = {
+        (r["account"], r["symbol"]): r["net_position"]
+        for r in _ledger_as_of(db, scope + " AND business_date < ?", [*params, str(today)])
     }
+    found = [dict(r) | {"bod_position": bod.get((r["account"], r["symbol"]), 0)} for r in rows]
+    return sorted(found, key=lambda p: (p["account"], p["symbol"]))
 
 
-def position_json(row: sqlite3.Row) -> dict[str, Any]:
+def _ledger_as_of(db: sqlite3.Connection, where: str, params: list[Any]) -> list[sqlite3.Row]:
+    """The last position-ledger entry of each (account, symbol) among those `where` selects."""
+    return db.execute(
+        f"SELECT {POSITION_FIELDS} FROM position_ledger WHERE seq IN "  # noqa: S608 - fixed names
+        f"(SELECT MAX(seq) FROM position_ledger WHERE {where} GROUP BY account, symbol)",
+        params,
+    ).fetchall()
+
+
+def position_json(p: dict[str, Any] | sqlite3.Row) -> dict[str, Any]:
     return {
-        "account": row["account"],
-        "symbol": row["symbol"],
-        "netPosition": str(row["net_position"]),
-        "qtyBought": str(row["qty_bought"]),
-        "qtySold": str(row["qty_sold"]),
-        "cost": str(row["cost"]),
-        "realized": str(row["realized"]),
-        "bodPosition": str(row["bod_position"]),
-        "expired": bool(row["expired"]),
-        "updateTime": row["update_time"],
+        "account": p["account"],
+        "symbol": p["symbol"],
+        "netPosition": str(p["net_position"]),
+        "qtyBought": str(p["qty_bought"]),
+        "qtySold": str(p["qty_sold"]),
+        "cost": str(p["cost"]),
+        "realized": str(p["realized"]),
+        "bodPosition": str(p["bod_position"]),
+        "expired": bool(p["expired"]),
+        "updateTime": p["update_time"],
     }
 
 
@@ -157,81 +174,31 @@ def positions(ctx: Ctx) -> dict[str, Any]:
     account = ctx.own_account((ctx.query("name") or "").strip(), "name")
     size = wire.page_size(ctx.query("page_size"), default=100, maximum=1000)
     offset = wire.page_offset(ctx.query("page_token"))
-    if ctx.query("as_of_time") and ctx.query("as_of_date.year"):
-        raise invalid("asOfTime and asOfDate are mutually exclusive")
-    sql, params = "SELECT * FROM positions WHERE account = ?", [account]
-    symbol = ctx.query("symbol")
-    if symbol:
-        sql += " AND symbol = ?"
-        params.append(symbol)
-    if wire.boolean(ctx.query("active_only"), "activeOnly"):
-        sql += " AND expired = 0"
+    point = query_as_of(ctx)
+    found = holdings(ctx.db, [account], point, (ctx.query("symbol") or "").strip())
+    # activeOnly applies to current positions only; nonZeroOnly to historical ones too (schema).
+    if point is None and wire.boolean(ctx.query("active_only"), "activeOnly"):
+        found = [p for p in found if not p["expired"]]
     if wire.boolean(ctx.query("non_zero_only"), "nonZeroOnly"):
-        sql += " AND net_position != 0"
-    rows = ctx.db.execute(
-        sql + " ORDER BY symbol LIMIT ? OFFSET ?", [*params, size + 1, offset]
-    ).fetchall()
-    more = len(rows) > size
-    page = rows[:size]
+        found = [p for p in found if p["net_position"] != 0]
+    page = found[offset : offset + size]
+    more = len(found) > offset + size
     return {
-        "positions": [position_json(r) for r in page],
-        "availablePosition": [str(r["net_position"]) for r in page],
+        "positions": [position_json(p) for p in page],
+        "availablePosition": [str(p["net_position"]) for p in page],
         "nextPageToken": wire.page_token(offset + size) if more else "",
         "eof": not more,
     }
 
 
-def position_ledger(ctx: Ctx) -> dict[str, Any]:
-    account = ctx.own_account((ctx.query("account") or "").strip(), "account")
-    size, offset, newest = _page(ctx)
-    sql, params = "SELECT * FROM position_ledger WHERE account = ?", [account]
-    symbol = ctx.query("symbol")
-    if symbol:
-        sql += " AND symbol = ?"
-        params.append(symbol)
-    bounds, extra = _time_bounds(ctx, "update_time")
-    sql += bounds + f" ORDER BY seq {'DESC' if newest else 'ASC'} LIMIT ? OFFSET ?"
-    rows = ctx.db.execute(sql, [*params, *extra, size + 1, offset]).fetchall()
-    more = len(rows) > size
-    return {
-        "entries": [
-            {
-                "id": r["id"],
-                "account": r["account"],
-                "symbol": r["symbol"],
-                "quantityChange": str(r["quantity_change"]),
-                "costChange": str(r["cost_change"]),
-                "realizedChange": str(r["realized_change"]),
-                "netPosition": str(r["net_position"]),
-                "cost": str(r["cost"]),
-                "realized": str(r["realized"]),
-                "updateTime": r["update_time"],
-                "updateBusinessDate": r["business_date"],
-                "description": r["description"],
-            }
-            for r in rows[:size]
-        ],
-        "nextPageToken": wire.page_token(offset + size) if more else "",
-        "eof": not more,
-    }
-
-
-def _route(path: str, method: str, handler: Any, family: str, limit: str | None = None) -> Route:
+def _route(path: str, method: str, handler: Any) -> Route:
     return Route(
-        path,
-        (method,),
-        handler,
-        scope="read:positions",
-        pid=PID_REQUIRED,
-        family=family,
-        limit=limit,
+        path, (method,), handler, scope="read:positions", pid=PID_REQUIRED, family="positions"
     )
 
 
 ROUTES = [
-    _route("/v1/positions/balance", "POST", balance, "positions"),
-    _route("/v1/positions/balances", "POST", balances, "positions"),
-    _route("/v1/positions", "GET", positions, "positions"),
-    _route("/v1/positions/ledger", "GET", position_ledger, "ledger", "ledger"),
-    _route("/v1/funding/balance-ledger", "GET", balance_ledger, "ledger", "ledger"),
+    _route("/v1/positions/balance", "POST", balance),
+    _route("/v1/positions/balances", "POST", balances),
+    _route("/v1/positions", "GET", positions),
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from typing import Any
 
 from sandbox import wire
+from sandbox.errors import invalid, not_found
 from sandbox.messages import execution_json, order_json, trade_json
 from sandbox.routing import PID_REQUIRED, Ctx, Route
 
@@ -14,12 +17,12 @@ STATE_FILTERS = {
 }
 
 
-def _accounts(ctx: Ctx, body: dict[str, Any]) -> list[str]:
-    mine = ctx.participant_accounts()
-    wanted = [str(a) for a in body.get("accounts") or []]
-    for account in wanted:
-        ctx.own_account(account, "accounts")
-    return [a for a in mine if not wanted or a in wanted]
+def report_accounts(ctx: Ctx, body: dict[str, Any]) -> list[str]:
+    """The accounts a report covers (`accounts` narrows them; see `Ctx.scoped_accounts`)."""
+    wanted = body.get("accounts") or []
+    if not isinstance(wanted, list):
+        raise invalid("accounts must be a list")
+    return ctx.scoped_accounts([wire.text(a, "accounts") for a in wanted], "accounts")
 
 
 def _page(body: dict[str, Any]) -> tuple[int, int]:
@@ -31,7 +34,7 @@ def _in(column: str, values: list[str]) -> str:
     return f" AND {column} IN ({','.join('?' * len(values))})"
 
 
-def _time(body: dict[str, Any], column: str) -> tuple[str, list[Any]]:
+def time_filter(body: dict[str, Any], column: str) -> tuple[str, list[Any]]:
     sql, params = "", []
     if body.get("start_time"):
         sql += f" AND {column} >= ?"
@@ -44,7 +47,7 @@ def _time(body: dict[str, Any], column: str) -> tuple[str, list[Any]]:
 
 def search_orders(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
-    accounts = _accounts(ctx, body)
+    accounts = report_accounts(ctx, body)
     size, offset = _page(body)
     if not accounts:
         return {"order": [], "nextPageToken": "", "lastExecutions": []}
@@ -68,7 +71,7 @@ def search_orders(ctx: Ctx) -> dict[str, Any]:
         )
         sql += _in("state", list(states))
         params.extend(states)
-    time_sql, time_params = _time(body, "insert_time")
+    time_sql, time_params = time_filter(body, "insert_time")
     sql += time_sql + " ORDER BY seq LIMIT ? OFFSET ?"
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
     more = len(rows) > size
@@ -92,7 +95,7 @@ def search_orders(ctx: Ctx) -> dict[str, Any]:
 
 def search_executions(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
-    accounts = _accounts(ctx, body)
+    accounts = report_accounts(ctx, body)
     size, offset = _page(body)
     if not accounts:
         return {"executions": [], "nextPageToken": "", "eof": True}
@@ -113,7 +116,7 @@ def search_executions(ctx: Ctx) -> dict[str, Any]:
     if ids:
         sql += _in("id", ids)
         params.extend(ids)
-    time_sql, time_params = _time(body, "transact_time")
+    time_sql, time_params = time_filter(body, "transact_time")
     newest = wire.boolean(body.get("newest_first"), "newestFirst")
     sql += time_sql + f" ORDER BY seq {'DESC' if newest else 'ASC'} LIMIT ? OFFSET ?"
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
@@ -128,7 +131,7 @@ def search_executions(ctx: Ctx) -> dict[str, Any]:
 
 def search_trades(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
-    accounts = _accounts(ctx, body)
+    accounts = report_accounts(ctx, body)
     size, offset = _page(body)
     if not accounts:
         return {"trade": [], "nextPageToken": ""}
@@ -152,7 +155,7 @@ def search_trades(ctx: Ctx) -> dict[str, Any]:
     if states:
         sql += _in("state", states)
         params.extend(states)
-    time_sql, time_params = _time(body, "created_at")
+    time_sql, time_params = time_filter(body, "created_at")
     sql += time_sql + " ORDER BY seq LIMIT ? OFFSET ?"
     rows = ctx.db.execute(sql, [*params, *time_params, size + 1, offset]).fetchall()
     more = len(rows) > size
@@ -163,20 +166,40 @@ def search_trades(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _route(path: str, handler: Any) -> Route:
+def _participant_row(ctx: Ctx, table: str, row_id: str) -> sqlite3.Row:
+    accounts = ctx.participant_accounts()
+    row = ctx.db.execute(
+        f"SELECT * FROM {table} WHERE id = ? AND account IN (SELECT value FROM json_each(?))",  # noqa: S608
+        (row_id, json.dumps(accounts)),
+    ).fetchone()
+    if row is None:
+        raise not_found(f"{table[:-1]} not found")
+    return row
+
+
+def get_order(ctx: Ctx) -> dict[str, Any]:
+    """GetOrder: one of the participant's orders by id (API.md 5.6; not in the OpenAPI files)."""
+    row = _participant_row(ctx, "orders", ctx.args["order_id"])
+    return {"order": order_json(row, ctx.env.settings.emit_zero_enums)}
+
+
+def get_execution(ctx: Ctx) -> dict[str, Any]:
+    """GetExecution: one of the participant's executions by id."""
+    row = _participant_row(ctx, "executions", ctx.args["exec_id"])
+    return {"execution": execution_json(row, ctx.env.settings.emit_zero_enums)}
+
+
+def report_route(path: str, handler: Any, method: str = "POST", pid: str = PID_REQUIRED) -> Route:
+    """A ReportAPI route: scope read:reports, the reports rate limit (12 a minute per firm)."""
     return Route(
-        path,
-        ("POST",),
-        handler,
-        scope="read:reports",
-        pid=PID_REQUIRED,
-        family="reports",
-        limit="reports",
+        path, (method,), handler, scope="read:reports", pid=pid, family="reports", limit="reports"
     )
 
 
 ROUTES = [
-    _route("/v1/report/orders/search", search_orders),
-    _route("/v1/report/executions/search", search_executions),
-    _route("/v1/report/trades/search", search_trades),
+    report_route("/v1/report/orders/search", search_orders),
+    report_route("/v1/report/executions/search", search_executions),
+    report_route("/v1/report/trades/search", search_trades),
+    report_route("/v1/report/orders/<order_id>", get_order, "GET"),
+    report_route("/v1/report/executions/<exec_id>", get_execution, "GET"),
 ]

@@ -89,6 +89,24 @@ class Ctx:
         ).fetchall()
         return [r["account"] for r in rows]
 
+    def scoped_accounts(self, wanted: list[str], field_name: str) -> list[str]:
+        """The accounts a multi-account call covers: those asked for (each checked as
+        `own_account` checks it), else every account of the participant, or, with no
+        x-participant-id, every participant account of the firm."""
+        for account in wanted:
+            self.own_account(account, field_name)
+        if self.participant is not None:
+            mine = self.participant_accounts()
+            return [a for a in mine if not wanted or a in wanted]
+        if wanted:
+            return list(dict.fromkeys(wanted))
+        rows = self.db.execute(
+            "SELECT account FROM accounts WHERE firm_id = ? AND kind = 'participant' "
+            "ORDER BY created_at, account",
+            (self.firm_id,),
+        ).fetchall()
+        return [r["account"] for r in rows]
+
     def own_account(self, account: str, field_name: str) -> str:
         """An account the caller may see: the participant's own (or, with no participant, the
         firm's); anything else is refused as cross-firm, never revealed as existing or not."""

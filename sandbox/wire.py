@@ -26,6 +26,12 @@ def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name).lower()
 
 
+def camel(name: str) -> str:
+    """snake_case to the lowerCamelCase of responses."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def snake_keys(value: Any) -> Any:
     """Requests accept camelCase and snake_case alike: handlers read snake_case only."""
     if isinstance(value, dict):
@@ -65,8 +71,27 @@ def business_date(moment: datetime | None = None) -> date:
     return local.date()
 
 
+def trade_date_end(day: date) -> datetime:
+    """The moment trade date `day` ends (17:00 America/New_York that day); it began at the end of
+    the day before."""
+    return datetime(day.year, day.month, day.day, 17, tzinfo=NEW_YORK).astimezone(UTC)
+
+
 def v1_date(day: date) -> dict[str, int]:
     return {"year": day.year, "month": day.month, "day": day.day}
+
+
+def parse_v1_date(value: Any, field: str) -> date:
+    """A `v1Date` ({year, month, day}, numbers or decimal strings) as a date."""
+    if not isinstance(value, dict):
+        raise invalid(f"{field}: a date {{year, month, day}} is required")
+    parts = [
+        int64(value.get(name), f"{field}.{name}", default=None) for name in ("year", "month", "day")
+    ]
+    try:
+        return date(*parts)
+    except ValueError as exc:
+        raise invalid(f"{field}: not a valid date") from exc
 
 
 def exchange_id() -> str:

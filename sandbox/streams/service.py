@@ -45,7 +45,6 @@ from sandbox.auth import Caller
 from sandbox.env import Env
 from sandbox.errors import ApiError, Code, denied, invalid
 from sandbox.faults import STATUS_CODES
-from sandbox.positions import LEDGER_FLOOR
 from sandbox.streams import feeds
 from sandbox.streams.control import CapReached, OpenStream, Streams
 from sandbox.streams.tokens import Cursor, TokenRefused, Topic
@@ -179,7 +178,7 @@ class StreamServer:
         if resume_time is not None:
             moment = wire.ts(resume_time.ToDatetime(tzinfo=UTC))
             if feed is BALANCE_LEDGER:
-                moment = max(moment, LEDGER_FLOOR)
+                moment = max(moment, ledger.FLOOR)
             at = feed.position_at(db, moment, scope)
             return Cursor(after=at, redo=at)
         head = feed.head(db)
