@@ -22,6 +22,9 @@ class GrpcServer:
             ),
             # The exchange's ALB keeps idle streams for an hour; keepalive pings stay allowed.
             options=[("grpc.keepalive_permit_without_calls", 1)],
+            # Each open stream holds a thread: past the pool, refuse (RESOURCE_EXHAUSTED) rather
+            # than queue a stream that would never start.
+            maximum_concurrent_rpcs=settings.grpc_workers,
         )
         streams = StreamServer(env, env.streams)
         dropcopy_pb2_grpc.add_DropCopyAPIServicer_to_server(DropCopy(streams), self._server)

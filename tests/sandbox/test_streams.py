@@ -3,6 +3,7 @@ stream cap, authentication, and every stream fault."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -76,6 +77,15 @@ def buy(partner: Partner, participant: tuple[str, str], qty: int = 500, price: i
 def rest_executions(partner: Partner, pid: str) -> list[dict]:
     body = partner.post("/v1/report/executions/search", {}, pid=pid).json()
     return list(body["executions"])
+
+
+def open_streams(partner: Partner, count: int) -> None:
+    """Wait (at most 10 s) until the sandbox counts `count` open streams: a cancel reaches the
+    server after the client has moved on."""
+    deadline = time.monotonic() + 10
+    while len(partner.admin("GET", "/streams").json()["streams"]) != count:
+        assert time.monotonic() < deadline, "the streams did not close"
+        time.sleep(0.02)
 
 
 def drain(reader: Reader, field: str) -> tuple[list, bytes]:
@@ -288,6 +298,32 @@ def test_order_subscription_snapshot_then_updates(partner, client, participant) 
     ]
 
 
+def test_order_snapshot_only_ends_the_stream(partner, client, participant) -> None:
+    reader = client.open(
+        client.orders.CreateOrderSubscription,
+        order_entry_pb2.CreateOrderSubscriptionRequest(snapshot_only=True),
+    )
+    assert list(reader.next().snapshot.orders) == []
+    assert reader.next() is None
+    assert reader.error is None
+
+
+def test_instrument_states_resume_by_token(partner, client) -> None:
+    request = dropcopy_pb2.CreateInstrumentStateChangeSubscriptionRequest
+    call = client.dropcopy.CreateInstrumentStateChangeSubscription
+    first = client.open(call, request())
+    _, token = drain(first, "instruments")
+    first.cancel()
+    symbol = "atc-mls-atl-clt-2026-03-22-draw"
+    assert partner.admin("POST", f"/instruments/{symbol}/settle", {"settlementPx": 0}).ok
+    resumed = client.open(call, request(resume_token=token))
+    changes, _ = drain(resumed, "instruments")
+    resumed.cancel()
+    assert [(i.symbol, i.state) for i in changes] == [
+        (symbol, refdata_pb2.INSTRUMENT_STATE_EXPIRED)
+    ]
+
+
 # ---- refusals ----
 
 
@@ -306,7 +342,7 @@ def test_authentication_and_scope(partner, client, server) -> None:
     own = client.open(call, DropCopyRequest(firms=[f"ISV-{partner.firm_id}"]))
     assert own.next().resume_token
     own.cancel()
-    assert partner.admin("GET", "/streams").json()["streams"] == []
+    open_streams(partner, 0)  # the refused ones never counted
 
 
 def test_the_21st_stream_is_refused(partner, client) -> None:
@@ -318,6 +354,7 @@ def test_the_21st_stream_is_refused(partner, client) -> None:
     assert extra.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert len(partner.admin("GET", "/streams").json()["streams"]) == 20
     readers.pop().cancel()
+    open_streams(partner, 19)
     again = client.open(call, DropCopyRequest())
     assert again.next().resume_token
     for reader in [*readers, again]:
