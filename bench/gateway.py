@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -63,8 +62,7 @@ from backoffice.gateway.recording import (  # noqa: E402
     MemoryRecorder,
 )
 from backoffice.gateway.transport import RequestsTransport  # noqa: E402
-
-START, END = "<!-- gateway-results -->", "<!-- /gateway-results -->"
+from bench import write_results  # noqa: E402
 
 
 def free_port() -> int:
@@ -282,15 +280,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write and args.write.exists():
-        text = args.write.read_text()
-        block = f"{START}\n{table}\n{END}"
-        if START in text:
-            text = re.sub(
-                re.escape(START) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S
-            )
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        args.write.write_text(text)
+        write_results(args.write, "gateway", table)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import socket
 import subprocess
 import sys
@@ -37,12 +36,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import write_results  # noqa: E402
 from polymarket.v1 import dropcopy_pb2, dropcopy_pb2_grpc  # noqa: E402
 from sandbox import firms, wire  # noqa: E402
 from sandbox.messages import order_json  # noqa: E402
 from sandbox.store import Store  # noqa: E402
 
-START, END = "<!-- streams-results -->", "<!-- /streams-results -->"
 FIRM = "Bench"
 ACCOUNTS = 10_000
 SYMBOL = "aec-nfl-ne-den-2026-01-25"
@@ -225,15 +224,7 @@ def main() -> None:
         ]
     )
     print(table)
-    text = args.write.read_text()
-    block = f"{START}\n{table}\n{END}"
-    if START in text:
-        text = re.sub(
-            re.escape(START) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S
-        )
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    args.write.write_text(text)
+    write_results(args.write, "streams", table)
 
 
 if __name__ == "__main__":

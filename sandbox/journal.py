@@ -3,8 +3,8 @@
 Rows are append-only and ordered by `seq` (a trade's state is the one thing that changes, when it is
 busted), so whoever follows the exchange's activity, a report or a stream, reads them in this order.
 The cash side of the same events is the balance ledger (`sandbox.ledger`), written in the same
-transaction. Triggers copy each trade state and each position change into the logs the gRPC
-streams replay (`sandbox/store.py`, `sandbox/streams/feeds.py`).
+transaction. A trigger copies each trade state into the log the trade-capture stream replays
+(`sandbox/store.py`, `sandbox/streams/feeds.py`).
 """
 
 from __future__ import annotations

@@ -315,8 +315,8 @@ CREATE TABLE IF NOT EXISTS vendor_orders (
 );
 
 -- Change logs the streams replay (sandbox/streams/). Triggers write them in the transaction of the
--- change itself, so no code path that changes a trade, a position, an instrument's state or a cash
--- movement can leave a stream behind. Executions and balance-ledger rows are logs already.
+-- change itself, so no code path that changes a trade, an instrument's state or a cash movement
+-- can leave a stream behind. Executions, the balance ledger and the position ledger are logs already.
 CREATE TABLE IF NOT EXISTS trade_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     trade_id TEXT NOT NULL,
@@ -332,31 +332,11 @@ WHEN NEW.state IS NOT OLD.state BEGIN
     VALUES (NEW.id, NEW.state, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 END;
 
-CREATE TABLE IF NOT EXISTS position_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    account TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    net_position INTEGER NOT NULL,
-    qty_bought INTEGER NOT NULL,
-    qty_sold INTEGER NOT NULL,
-    cost INTEGER NOT NULL,
-    realized INTEGER NOT NULL,
-    bod_position INTEGER NOT NULL,
-    expired INTEGER NOT NULL,
-    update_time TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS position_logged AFTER INSERT ON positions BEGIN
-    INSERT INTO position_log (account, symbol, net_position, qty_bought, qty_sold, cost, realized,
-        bod_position, expired, update_time)
-    VALUES (NEW.account, NEW.symbol, NEW.net_position, NEW.qty_bought, NEW.qty_sold, NEW.cost,
-        NEW.realized, NEW.bod_position, NEW.expired, NEW.update_time);
-END;
-CREATE TRIGGER IF NOT EXISTS position_change_logged AFTER UPDATE ON positions BEGIN
-    INSERT INTO position_log (account, symbol, net_position, qty_bought, qty_sold, cost, realized,
-        bod_position, expired, update_time)
-    VALUES (NEW.account, NEW.symbol, NEW.net_position, NEW.qty_bought, NEW.qty_sold, NEW.cost,
-        NEW.realized, NEW.bod_position, NEW.expired, NEW.update_time);
-END;
+-- Position changes are the position ledger's rows (it carries the whole position after each
+-- change); the copy an earlier version kept is dropped.
+DROP TRIGGER IF EXISTS position_logged;
+DROP TRIGGER IF EXISTS position_change_logged;
+DROP TABLE IF EXISTS position_log;
 
 CREATE TABLE IF NOT EXISTS instrument_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

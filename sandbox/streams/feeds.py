@@ -3,8 +3,8 @@
 Every feed is an append-only table whose `seq` only grows and commits in order (one writer at a
 time), so a position in it is a complete cursor: a stream that has delivered (or passed over)
 everything up to `seq` n and then reads `seq > n` can neither skip nor reorder an event. The logs
-are the journal's executions, the balance ledger, and the change logs the store's triggers keep of
-trades, positions, instrument states and cash movements.
+are the journal's executions, the balance and position ledgers, and the change logs the store's
+triggers keep of trades, instrument states and cash movements.
 
 `read` looks only up to a head read beforehand (`seq <= upto`): rows committed while it reads wait
 for the next call, so a cursor never moves past a row it has not seen.
@@ -122,27 +122,32 @@ class Trades(Feed[report_pb2.Trade]):
 class Positions(Feed[dropcopy_pb2.PositionChange]):
     """Position changes: the position as it stood after each change, on the firm's accounts."""
 
-    table, time_column = "position_log", "update_time"
+    table, time_column = "position_ledger", "update_time"
 
     def read(
         self, db: sqlite3.Connection, after: int, upto: int, limit: int, scope: Scope
     ) -> list[tuple[int, dropcopy_pb2.PositionChange]]:
         symbols, params = sql_in("p.symbol", scope.symbols)
         rows = db.execute(
-            "SELECT p.* FROM position_log p CROSS JOIN accounts a ON a.account = p.account "  # noqa: S608
+            "SELECT p.* FROM position_ledger p CROSS JOIN accounts a ON a.account = p.account "  # noqa: S608
             f"WHERE p.seq > ? AND p.seq <= ? AND a.firm_id = ?{symbols} ORDER BY p.seq LIMIT ?",
             [after, upto, scope.firm_id, *params, limit],
         ).fetchall()
-        return [
-            (
-                r["seq"],
-                dropcopy_pb2.PositionChange(
-                    position=from_json(position_pb2.Position, position_json(r)),
-                    change_time=timestamp(r["update_time"]),
-                ),
-            )
-            for r in rows
-        ]
+        return [(r["seq"], self._change(db, r)) for r in rows]
+
+    @staticmethod
+    def _change(db: sqlite3.Connection, row: sqlite3.Row) -> dropcopy_pb2.PositionChange:
+        # Beginning of day: the position after the last change of an earlier business date.
+        bod = db.execute(
+            "SELECT net_position FROM position_ledger WHERE account = ? AND symbol = ? "
+            "AND business_date < ? ORDER BY seq DESC LIMIT 1",
+            (row["account"], row["symbol"], row["business_date"]),
+        ).fetchone()
+        position = dict(row) | {"bod_position": bod[0] if bod else 0}
+        return dropcopy_pb2.PositionChange(
+            position=from_json(position_pb2.Position, position_json(position)),
+            change_time=timestamp(row["update_time"]),
+        )
 
 
 class Instruments(Feed[refdata_pb2.Instrument]):

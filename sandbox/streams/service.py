@@ -397,7 +397,10 @@ class Funding(funding_pb2_grpc.FundingAPIServicer):
             server.own_accounts(caller, [account], "account")
             kinds = []
             for number in request.entry_types:
-                name = ledger.parse_entry_type(funding_pb2.LedgerEntryType.Name(number))
+                try:
+                    name = ledger.parse_entry_type(funding_pb2.LedgerEntryType.Name(number))
+                except ValueError:
+                    raise invalid(f"entry_types: unknown type {number}") from None
                 if name in ledger.SUPPRESSED_TYPES:
                     raise ApiError(Code.ABORTED, f"entry type {name} is not available")
                 if name not in ledger.ALLOWED_TYPES:

@@ -47,13 +47,6 @@ def client(server: SandboxServer, partner: Partner) -> Iterator[Streams]:
     streams.close()
 
 
-@pytest.fixture
-def participant(partner: Partner) -> tuple[str, str]:
-    pid, account = partner.onboard()
-    partner.deposit(account, "1000.00")
-    return pid, account
-
-
 def buy(partner: Partner, participant: tuple[str, str], qty: int = 500, price: int = 60) -> str:
     """An IOC buy that fills against the house: NEW then FILL executions, one trade."""
     pid, account = participant
@@ -201,7 +194,9 @@ def test_position_changes(partner, client, participant) -> None:
     reader.cancel()
     rest = partner.get("/v1/positions", pid=pid, name=account).json()["positions"][0]
     assert [(c.position.account, c.position.net_position) for c in changes] == [(account, 500)]
-    assert changes[0].position.cost == int(rest["cost"])
+    position = changes[0].position
+    assert (position.cost, position.qty_bought) == (int(rest["cost"]), int(rest["qtyBought"]))
+    assert changes[0].change_time == position.update_time
 
 
 def test_instrument_states_snapshot_then_changes(partner, client) -> None:
@@ -245,6 +240,12 @@ def test_balance_ledger_per_account(partner, client, participant, server) -> Non
         request(account=account, entry_types=[funding_pb2.LEDGER_ENTRY_TYPE_BALANCE_NETTING]),
     )
     assert suppressed.code() == grpc.StatusCode.ABORTED
+    unknown = client.open(
+        client.funding.CreateBalanceLedgerSubscription,
+        request(account=account, entry_types=[funding_pb2.LedgerEntryType.ValueType(99)]),
+    )
+    assert unknown.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert unknown.error.details() == "entry_types: unknown type 99"
 
 
 def test_funding_transactions(partner, client) -> None:
