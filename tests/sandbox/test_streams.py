@@ -386,6 +386,21 @@ def test_bad_and_expired_tokens_are_refused(partner, client, participant) -> Non
     by_time.cancel()
 
 
+def test_tokens_expire_with_age(sandbox_factory) -> None:
+    # Every token is too old as soon as it is issued (the default is 7 days, as executions).
+    server = sandbox_factory(grpc_port=0, stream_heartbeat=0.05, resume_token_ttl=0.0)
+    partner = register_partner(server.url)
+    client = Streams(server.sandbox.settings.grpc_port, partner.token)
+    call = client.dropcopy.CreateDropCopySubscription
+    reader = client.open(call, DropCopyRequest())
+    token = reader.next().resume_token
+    reader.cancel()
+    old = client.open(call, DropCopyRequest(resume_token=token))
+    assert old.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "expired" in old.error.details()
+    client.close()
+
+
 # ---- faults ----
 
 
