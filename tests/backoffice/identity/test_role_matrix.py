@@ -22,9 +22,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from backoffice.audit.models import AuditEvent
 from backoffice.gateway.models import GatewayCall
+from funding.models import FundingRequest, FundingStatusChange, PoolTopUp, PoolTotals
 from participants.models import Account, KycNote, KycStatusChange, WebhookDelivery
 from participants.webhook_signatures import sign
-from tests.factories import FirmFactory, KycSubmissionFactory, UserFactory
+from tests.factories import (
+    FirmFactory,
+    FundingRequestFactory,
+    KycSubmissionFactory,
+    UserFactory,
+)
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 ROLES = ["compliance", "support", "treasury", "supervisor", "superuser"]
@@ -106,13 +112,14 @@ def admin_model_routes(path: str) -> set[str]:
     return {path + suffix for suffix in suffixes}
 
 
-APP_INDEX = r"/admin/^(?P<app_label>auth|audit|gateway|participants)/$"
+ADMIN_APPS = ("auth", "audit", "gateway", "participants", "funding")
+APP_INDEX = rf"/admin/^(?P<app_label>{'|'.join(ADMIN_APPS)})/$"
 CATCH_ALL = "/admin/(?P<url>.*)$"
 
 
 def test_every_url_of_the_app_is_in_the_readme():
     pages = {code(row["URL"]) for row in tables()["URL"]}
-    app_indexes = {f"/admin/{label}/" for label in ("auth", "audit", "gateway", "participants")}
+    app_indexes = {f"/admin/{label}/" for label in ADMIN_APPS}
     models = set().union(*(admin_model_routes(code(r["admin path"])) for r in tables()["model"]))
 
     assert app_indexes | {"/admin/<anything else>/"} <= pages
@@ -143,6 +150,14 @@ def world(db):
         latency_ms=5,
     )
     AuditEvent.objects.create(actor_label="test", action="test.event")
+    funding_request = FundingRequestFactory.create(
+        account=Account.objects.get(), status="awaiting_approval"
+    )
+    FundingStatusChange.objects.create(
+        request=funding_request, to_status="draft", actor_label="test", source="staff"
+    )
+    PoolTopUp.objects.create(amount=1, reference="wire-1", recorded_by=funding_request.requested_by)
+    PoolTotals.objects.create(currency="USD", top_ups=1)
     return {
         "firm": firm,
         "submission": submission,
@@ -151,7 +166,7 @@ def world(db):
     }
 
 
-def object_ids(world) -> dict[str, int]:
+def object_ids(world) -> dict[str, int | str]:
     return {
         "/admin/audit/auditevent/": AuditEvent.objects.get(action="test.event").pk,
         "/admin/gateway/gatewaycall/": GatewayCall.objects.get().pk,
@@ -164,6 +179,10 @@ def object_ids(world) -> dict[str, int]:
         "/admin/participants/firm/": world["firm"].pk,
         "/admin/auth/user/": world["user"].pk,
         "/admin/auth/group/": Group.objects.get(name="support").pk,
+        "/admin/funding/fundingrequest/": FundingRequest.objects.get().pk,
+        "/admin/funding/fundingstatuschange/": FundingStatusChange.objects.get().pk,
+        "/admin/funding/pooltopup/": PoolTopUp.objects.get().pk,
+        "/admin/funding/pooltotals/": "USD",
     }
 
 
