@@ -397,7 +397,8 @@ def test_tokens_expire_with_age(sandbox_factory) -> None:
     reader.cancel()
     old = client.open(call, DropCopyRequest(resume_token=token))
     assert old.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "expired" in old.error.details()
+    assert old.error is not None
+    assert "expired" in str(old.error.details())
     client.close()
 
 
