@@ -107,7 +107,8 @@ class StreamServer:
                 ) from None
         except ApiError as exc:
             _abort(context, exc.code, exc.message)
-        context.add_callback(lambda: self.streams.client_gone(stream))
+        if not context.add_callback(lambda: self.streams.client_gone(stream)):
+            self.streams.client_gone(stream)  # the call ended before the callback could be set
         try:
             yield from body(caller, stream)
         except ApiError as exc:
