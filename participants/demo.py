@@ -10,9 +10,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from backoffice.gateway.errors import GatewayError
+from participants.errors import OnboardingError
 from participants.models import Participant
 from participants.selectors import FirmNotSetUp, current_firm
-from participants.services import OnboardingError, participant_intake
+from participants.services import participant_intake
 
 PEOPLE: list[dict[str, Any]] = [
     {"external_id": "demo-ada", "first_name": "Ada", "last_name": "Byron", "ssn": "100000001"},

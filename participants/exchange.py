@@ -5,19 +5,16 @@ from __future__ import annotations
 from backoffice.actors import Actor
 from backoffice.gateway.client import get_gateway
 from backoffice.gateway.errors import (
-    AlreadyExists,
     GatewayError,
     GatewayNotConfigured,
-    PermanentError,
+    Outcome,
+    TlsFailed,
+    TokenExchangeFailed,
 )
 from backoffice.gateway.inputs import KycAddress, KycApplication
 from backoffice.gateway.results import KycEvaluation
 from participants.models import KycSubmission
 from participants.outcomes import KycOutcome
-
-
-class AlreadyEvaluated(Exception):
-    """The exchange already holds an approved evaluation for this external id (HTTP 409)."""
 
 
 def application(submission: KycSubmission) -> KycApplication:
@@ -59,26 +56,69 @@ def outcome_of(status: KycEvaluation) -> KycOutcome:
 
 
 def start_kyc(*, submission: KycSubmission, actor: Actor) -> KycOutcome:
-    try:
-        status = get_gateway().kyc_start(application=application(submission), actor=actor)
-    except AlreadyExists as exc:
-        raise AlreadyEvaluated from exc
-    return outcome_of(status)
+    """Send the submission. AlreadyExists (409) means the exchange holds an approved evaluation
+    for this external id: the caller reads it with fetch_kyc_status."""
+    return outcome_of(get_gateway().kyc_start(application=application(submission), actor=actor))
 
 
 def fetch_kyc_status(*, external_id: str, actor: Actor) -> KycOutcome:
+    """The exchange's evaluation of `external_id`; NotFound when it has no record of it."""
     return outcome_of(get_gateway().kyc_status(external_id=external_id, actor=actor))
 
 
+def longest_send_seconds() -> float:
+    """How long a send made now can take at most, under the policy of whoever is waiting."""
+    try:
+        gateway = get_gateway()
+    except GatewayNotConfigured:
+        return 0.0  # the send will fail at once, naming the missing setting
+    return gateway.settings.longest_write(gateway.policy)
+
+
 def describe_failure(exc: GatewayError) -> str:
-    """Words for staff about a failed send. The exchange's own message names the field at fault
-    for a refusal; it never carries the submitted values."""
-    if isinstance(exc, GatewayNotConfigured):
-        return (
-            f"Nothing was sent: the connection to the exchange is not configured ({exc.message})."[
-                :300
-            ]
+    """What staff are told about a send that did not settle, true to what is known. The
+    exchange's own message names the field at fault for a refusal; it never carries the values."""
+    code = exc.code
+    if exc.outcome is Outcome.NOT_SENT:
+        text = (
+            f"Not sent: the exchange could not take it now ({code}), so nothing was done there. "
+            "It is sent again automatically within a few minutes; Retry sends it now."
         )
-    if isinstance(exc, PermanentError):
-        return f"The exchange refused the submission ({exc.code}): {exc.message}"[:300]
-    return f"The exchange did not answer ({exc.code}); nothing was sent twice."
+    elif exc.outcome is Outcome.REFUSED:
+        text = f"Refused by the exchange ({code}): {exc.message or 'no reason given'}"
+    elif exc.outcome is Outcome.UNKNOWN:
+        text = (
+            f"Sent; the exchange's answer is not known yet ({code}) and is being checked. "
+            "It will be sent again only if the exchange has no record of it."
+        )
+    else:
+        text = (
+            f"Not sent: the connection to the exchange is misconfigured ({misconfiguration(exc)}). "
+            "An administrator must fix the settings; it is sent once they are fixed."
+        )
+    return text[:300]
+
+
+def describe_unsettled(exc: GatewayError) -> str:
+    """What staff are told when asking the exchange about an unknown outcome failed."""
+    if exc.outcome is Outcome.MISCONFIGURED:
+        text = (
+            "Sent; the exchange's answer is not known, and it cannot be asked: the connection is "
+            f"misconfigured ({misconfiguration(exc)}). An administrator must fix the settings."
+        )
+    else:
+        text = (
+            f"Sent; the exchange's answer is still not known: asking it failed ({exc.code}). "
+            "It will be asked again."
+        )
+    return text[:300]
+
+
+def misconfiguration(exc: GatewayError) -> str:
+    """The setting at fault in a MISCONFIGURED failure, quoting the exchange's own words."""
+    if isinstance(exc, TokenExchangeFailed):
+        quoted = f": {exc.description}" if exc.description else ""
+        return f"sign-in refused, {exc.error}{quoted}"
+    if isinstance(exc, GatewayNotConfigured | TlsFailed):
+        return exc.message
+    return f"{exc.code}: {exc.message}" if exc.message else exc.code

@@ -95,7 +95,9 @@ class KycStatus(models.TextChoices):
     HELD_DUPLICATE = "held_duplicate", "Held: possible duplicate"
     PENDING = "pending", "Waiting to be sent"
     SUBMITTING = "submitting", "Being sent"
-    SUBMIT_FAILED = "submit_failed", "Sending failed"
+    SUBMIT_FAILED = "submit_failed", "Not sent"
+    SEND_REFUSED = "send_refused", "Refused by the exchange"
+    OUTCOME_UNKNOWN = "outcome_unknown", "Sent, outcome unknown"
     AWAITING_PROVISIONING = "awaiting_provisioning", "Approved, awaiting account"
     DOCUMENT_CHECK = "document_check", "Document check"
     MANUAL_REVIEW = "manual_review", "Manual review"
@@ -111,6 +113,8 @@ OPEN_STATUSES = [
     KycStatus.PENDING,
     KycStatus.SUBMITTING,
     KycStatus.SUBMIT_FAILED,
+    KycStatus.SEND_REFUSED,
+    KycStatus.OUTCOME_UNKNOWN,
     KycStatus.AWAITING_PROVISIONING,
     KycStatus.DOCUMENT_CHECK,
     KycStatus.MANUAL_REVIEW,
@@ -159,7 +163,9 @@ class KycSubmission(models.Model):
     docv_url = EncryptedTextField(blank=True)
     docv_token = EncryptedTextField(blank=True)
     last_error = models.CharField(
-        max_length=300, blank=True, help_text="Why sending failed; no PII."
+        max_length=300,
+        blank=True,
+        help_text="Why the last send did not settle, in staff's words; empty once it has. No PII.",
     )
 
     duplicate_of = models.ForeignKey(
@@ -180,8 +186,13 @@ class KycSubmission(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
-    # A lease so that two runs of kyc_sync (or a retry and a sync) never work one row at once.
+    # A run of kyc_sync works the row until then; no other run touches it meanwhile.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When kyc_sync last worked the row: a run leaves alone rows another run worked after it began.
+    synced_at = models.DateTimeField(null=True, blank=True)
+    # When the send in flight must have ended (the call policy bounds it); past this, the process
+    # that sent it died before it could record the answer.
+    send_deadline = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         permissions = [
@@ -228,6 +239,7 @@ class KycStatusChange(models.Model):
         EXCHANGE = "exchange", "Exchange response"
         WEBHOOK = "webhook", "Webhook"
         POLL = "poll", "Status poll"
+        SYNC = "sync", "Background sync"
 
     source = models.CharField(max_length=32, choices=Source.choices)
     detail = models.CharField(max_length=300, blank=True)

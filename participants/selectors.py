@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -93,13 +93,19 @@ def open_counts_by_status() -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
-def submissions_to_sync(*, stale_after: dt.timedelta) -> QuerySet[KycSubmission]:
-    """Submissions whose fate the exchange knows and we may not: open ones, ones whose send
-    failed (the exchange may have received it all the same), and sends that never finished."""
-    now = timezone.now()
-    stuck = KycSubmission.objects.filter(status=S.SUBMITTING, sent_at__lt=now - stale_after)
-    waiting = KycSubmission.objects.filter(status__in=[*OPEN_AT_EXCHANGE, S.SUBMIT_FAILED])
-    return (waiting | stuck).select_related("participant").order_by("id")
+def submissions_to_sync(*, now: dt.datetime, unsent_after: dt.timedelta) -> QuerySet[KycSubmission]:
+    """Submissions whose fate is open: evaluations still open at the exchange; sends not made
+    (the exchange could not be reached), or whose outcome is unknown; sends whose deadline passed
+    (their process died); and submissions saved but never sent (likewise)."""
+    return (
+        KycSubmission.objects.filter(
+            Q(status__in=[*OPEN_AT_EXCHANGE, S.SUBMIT_FAILED, S.OUTCOME_UNKNOWN])
+            | Q(status=S.SUBMITTING, send_deadline__lt=now)
+            | Q(status=S.PENDING, status_changed_at__lt=now - unsent_after)
+        )
+        .select_related("participant")
+        .order_by("id")
+    )
 
 
 def staff_who_can_work_the_queue() -> QuerySet[User]:

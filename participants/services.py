@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -13,14 +15,15 @@ from django.utils import timezone
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
-from backoffice.gateway.errors import GatewayError
+from backoffice.gateway.errors import AlreadyExists, GatewayError, NotFound, Outcome
 from backoffice.identity.permissions import has_permission
 from backoffice.pii.crypto import pii_hash
 from participants import exchange
+from participants.errors import OnboardingError
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
 from participants.outcomes import KycOutcome, target_status
 from participants.presenters import REVEALABLE_FIELDS
-from participants.states import TERMINAL, KycTransitionRefused, kyc_submission_transition
+from participants.states import ALLOWED, TERMINAL, KycTransitionRefused, kyc_submission_transition
 
 logger = logging.getLogger(__name__)
 S = KycSubmission.Status
@@ -46,15 +49,6 @@ _IDENTITY_FIELDS = [
 ]
 
 
-class OnboardingError(Exception):
-    """An onboarding action refused. `field` names the form field at fault, when there is one."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 # --- Intake ---------------------------------------------------------------------------------------
 
 
@@ -70,8 +64,7 @@ def participant_intake(*, firm: Firm, data: dict[str, Any], actor: User) -> KycS
     except IntegrityError as exc:  # a concurrent intake took the external id first
         raise OnboardingError("This external id is already used.", field="external_id") from exc
     if submission.status == S.PENDING:
-        kyc_submission_send(submission=submission, actor=actor)
-        submission.refresh_from_db()
+        return kyc_submission_send(submission=submission, actor=actor).submission
     return submission
 
 
@@ -124,47 +117,214 @@ def _record_intake(*, firm: Firm, data: dict[str, Any], actor: User) -> KycSubmi
 
 
 # --- Sending to the exchange ------------------------------------------------------------------------
+# Every send has one shape (README, "Calling the exchange"): a durable transaction moves the
+# submission to SUBMITTING (only one caller can make that move) and commits; the exchange is
+# called after the commit; its answer is recorded in one durable transaction per outcome: state,
+# history row, error text and audit event together. Whatever point a crash hits, the story is
+# whole and kyc_sync can finish it.
+
+# Where each outcome of a failed send leaves the submission.
+_STATUS_AFTER_FAILURE = {
+    Outcome.NOT_SENT: S.SUBMIT_FAILED,
+    Outcome.MISCONFIGURED: S.SUBMIT_FAILED,
+    Outcome.REFUSED: S.SEND_REFUSED,
+    Outcome.UNKNOWN: S.OUTCOME_UNKNOWN,
+}
+# A send whose answer was lost is sent again only this long after it was made, and only if the
+# exchange then has no record of it: twice the 30 s after which the exchange's own gateway gives up.
+RESEND_AFTER = dt.timedelta(seconds=60)
+# What staff's Retry (and kyc_sync) may act on: everything a send can start from.
+RETRYABLE = frozenset(status for status, moves in ALLOWED.items() if S.SUBMITTING in moves)
 
 
-def kyc_submission_send(*, submission: KycSubmission, actor: Actor) -> KycSubmission:
-    """Send (or re-send) a submission to the exchange and record the answer.
+@dataclass(frozen=True)
+class SendResult:
+    submission: KycSubmission
+    failure: Outcome | None = None  # None: the exchange's answer was recorded
+    error: GatewayError | None = None  # the gateway's error behind the failure, if one was raised
 
-    The move to SUBMITTING is committed first and only one caller can make it, so one submission
-    is never in flight twice. The exchange keys KYC on external_id, so a re-send after a lost
-    answer cannot create a second evaluation either.
+
+class Settled(enum.Enum):
+    DECIDED = "decided"  # the exchange's evaluation is recorded
+    ABSENT = "absent"  # the exchange has no record of it: it may be sent again
+    UNREADABLE = "unreadable"  # the exchange could not be asked; still unknown
+
+
+def kyc_submission_send(*, submission: KycSubmission, actor: Actor) -> SendResult:
+    """Send (or send again) a submission and record the exchange's answer.
+
+    A submission whose earlier send has an unknown outcome is first settled by reading the
+    exchange's status; it is sent again only when the exchange has no record of it. The exchange
+    keys KYC on external_id, and only one caller at a time can move a submission to SUBMITTING,
+    so a double click, a Retry racing kyc_sync, or a webhook arriving first never evaluates a
+    participant twice.
     """
-    try:
-        kyc_submission_transition(
-            submission=submission, to_status=S.SUBMITTING, actor=actor, source="staff"
-        )
-    except KycTransitionRefused as exc:
-        raise OnboardingError(f"This submission cannot be sent now ({exc.from_status}).") from exc
-    KycSubmission.objects.filter(pk=submission.pk).update(sent_at=timezone.now(), last_error="")
+    if submission.status == S.OUTCOME_UNKNOWN:
+        settled, error = kyc_submission_settle(submission=submission, actor=actor)
+        if settled is Settled.ABSENT and _may_still_be_arriving(submission):
+            KycSubmission.objects.filter(pk=submission.pk, status=S.OUTCOME_UNKNOWN).update(
+                last_error=(
+                    "Sent; the exchange has no record of it yet, and a send made in the last "
+                    "minute may still be arriving. It is asked again shortly, and sent again only "
+                    "if the exchange still has no record of it then."
+                )
+            )
+            submission.refresh_from_db()
+            return SendResult(submission, Outcome.UNKNOWN)
+        if settled is not Settled.ABSENT:
+            submission.refresh_from_db()
+            return SendResult(submission, error.outcome if error else None, error)
+    _begin_send(submission=submission, actor=actor)
     try:
         outcome = exchange.start_kyc(submission=submission, actor=actor)
-    except exchange.AlreadyEvaluated:
+    except GatewayError as exc:
+        if not isinstance(exc, AlreadyExists):
+            _record_send_failure(
+                submission=submission,
+                outcome=exc.outcome,
+                message=exchange.describe_failure(exc),
+                error=exc.code,
+                actor=actor,
+            )
+            submission.refresh_from_db()
+            return SendResult(submission, exc.outcome, exc)
+        # 409: the exchange already holds an approved evaluation for this external id.
+        try:
+            outcome = exchange.fetch_kyc_status(
+                external_id=submission.participant.external_id, actor=actor
+            )
+        except GatewayError as read_exc:
+            _record_send_failure(
+                submission=submission,
+                outcome=Outcome.UNKNOWN,
+                message=(
+                    "The exchange already holds an evaluation of this participant; reading it "
+                    f"failed ({read_exc.code}) and it is being checked."
+                ),
+                error=read_exc.code,
+                actor=actor,
+            )
+            submission.refresh_from_db()
+            return SendResult(submission, Outcome.UNKNOWN, read_exc)
+    try:
+        _record_send_answer(submission=submission, outcome=outcome, actor=actor)
+    except OnboardingError as exc:  # the answer contradicts what we hold: keep ours, say so
+        _record_send_failure(
+            submission=submission,
+            outcome=Outcome.UNKNOWN,
+            message=f"The exchange's answer contradicts what is recorded here: {exc.message}"[:300],
+            error="conflict",
+            actor=actor,
+        )
+        submission.refresh_from_db()
+        return SendResult(submission, Outcome.UNKNOWN)
+    submission.refresh_from_db()
+    return SendResult(submission)
+
+
+def _may_still_be_arriving(submission: KycSubmission) -> bool:
+    """Whether the last send can still be reaching the exchange: its gateway gives up after 30 s,
+    so a status read that finds nothing within RESEND_AFTER of the send proves nothing yet."""
+    sent = submission.sent_at
+    return sent is not None and timezone.now() - sent < RESEND_AFTER
+
+
+def _source(actor: Actor) -> str:
+    return KycStatusChange.Source.STAFF if actor is not None else KycStatusChange.Source.SYNC
+
+
+@transaction.atomic(durable=True)
+def _begin_send(*, submission: KycSubmission, actor: Actor) -> None:
+    try:
+        kyc_submission_transition(
+            submission=submission, to_status=S.SUBMITTING, actor=actor, source=_source(actor)
+        )
+    except KycTransitionRefused as exc:
+        raise OnboardingError(
+            f"This submission cannot be sent now: it is “{S(exc.from_status).label}”."
+        ) from exc
+    now = timezone.now()
+    KycSubmission.objects.filter(pk=submission.pk).update(
+        sent_at=now,
+        last_error="",
+        send_deadline=now + dt.timedelta(seconds=exchange.longest_send_seconds()),
+    )
+
+
+@transaction.atomic(durable=True)
+def _record_send_failure(
+    *, submission: KycSubmission, outcome: Outcome, message: str, error: str, actor: Actor
+) -> None:
+    locked = KycSubmission.objects.select_for_update().get(pk=submission.pk)
+    if locked.status != S.SUBMITTING:
+        # A webhook or kyc_sync recorded the exchange's decision while the call was in flight:
+        # the decision stands, and this failure no longer says anything about it.
+        logger.info("KYC #%s: a failed send answered after %s; kept", locked.pk, locked.status)
+        return
+    KycSubmission.objects.filter(pk=locked.pk).update(last_error=message, send_deadline=None)
+    kyc_submission_transition(
+        submission=locked,
+        to_status=_STATUS_AFTER_FAILURE[outcome],
+        actor=actor,
+        source=KycStatusChange.Source.EXCHANGE,
+        detail=message,
+    )
+    audit_record(
+        actor=actor,
+        action="participants.kyc.send_failed",
+        target=locked,
+        payload={"outcome": str(outcome), "error": error},
+    )
+
+
+@transaction.atomic(durable=True)
+def _record_send_answer(*, submission: KycSubmission, outcome: KycOutcome, actor: Actor) -> None:
+    audit_record(actor=actor, action="participants.kyc.submitted", target=submission)
+    kyc_outcome_apply(submission=submission, outcome=outcome, actor=actor, source="exchange")
+
+
+def kyc_submission_settle(
+    *, submission: KycSubmission, actor: Actor
+) -> tuple[Settled, GatewayError | None]:
+    """Ask the exchange what became of a submission whose send has an unknown outcome, and
+    record it. A failed read changes no state; its words go to `last_error`."""
+    try:
         outcome = exchange.fetch_kyc_status(
             external_id=submission.participant.external_id, actor=actor
         )
     except GatewayError as exc:
-        message = exchange.describe_failure(exc)
-        KycSubmission.objects.filter(pk=submission.pk).update(last_error=message[:300])
-        kyc_submission_transition(
-            submission=submission,
-            to_status=S.SUBMIT_FAILED,
-            actor=actor,
-            source="exchange",
-            detail=message,
+        if isinstance(exc, NotFound):
+            return Settled.ABSENT, None
+        KycSubmission.objects.filter(pk=submission.pk, status=S.OUTCOME_UNKNOWN).update(
+            last_error=exchange.describe_unsettled(exc)
         )
-        audit_record(
-            actor=actor,
-            action="participants.kyc.send_failed",
-            target=submission,
-            payload={"error": exc.code},
-        )
-        return submission
-    audit_record(actor=actor, action="participants.kyc.submitted", target=submission)
-    return kyc_outcome_apply(submission=submission, outcome=outcome, actor=actor, source="exchange")
+        return Settled.UNREADABLE, exc
+    source = KycStatusChange.Source.POLL if actor is None else KycStatusChange.Source.STAFF
+    with transaction.atomic(durable=True):
+        kyc_outcome_apply(submission=submission, outcome=outcome, actor=actor, source=source)
+    return Settled.DECIDED, None
+
+
+@transaction.atomic(durable=True)
+def kyc_send_interrupted(*, submission: KycSubmission) -> bool:
+    """A send whose deadline passed died with its process (the call itself is bounded by the
+    call policy): its outcome is unknown until the exchange is asked. False if it finished."""
+    locked = KycSubmission.objects.select_for_update().get(pk=submission.pk)
+    if locked.status != S.SUBMITTING or (
+        locked.send_deadline is not None and locked.send_deadline > timezone.now()
+    ):
+        return False
+    message = "The send did not finish (its process stopped); the exchange is being asked."
+    KycSubmission.objects.filter(pk=locked.pk).update(last_error=message, send_deadline=None)
+    kyc_submission_transition(
+        submission=locked,
+        to_status=S.OUTCOME_UNKNOWN,
+        actor=None,
+        source=KycStatusChange.Source.SYNC,
+        detail=message,
+    )
+    submission.refresh_from_db()
+    return True
 
 
 # --- Applying the exchange's answers -----------------------------------------------------------------
@@ -189,6 +349,9 @@ def kyc_outcome_apply(
         submission.refresh_from_db()
         return submission
     updates: dict[str, Any] = {
+        # The exchange has answered: whatever went wrong sending it no longer applies.
+        "last_error": "",
+        "send_deadline": None,
         "decision": outcome.decision or locked.decision,
         "exchange_status": outcome.exchange_status or locked.exchange_status,
         "exchange_sub_status": outcome.sub_status or locked.exchange_sub_status,
@@ -238,15 +401,23 @@ def _record_provisioning(*, submission: KycSubmission, outcome: KycOutcome, acto
 # --- Staff actions -----------------------------------------------------------------------------------
 
 
-def kyc_submission_release(*, submission: KycSubmission, actor: User) -> KycSubmission:
-    """Compliance decided a flagged duplicate is a different person: send it."""
-    kyc_submission_transition(
-        submission=submission,
-        to_status=S.PENDING,
-        actor=actor,
-        source="staff",
-        detail="duplicate cleared",
-    )
+def kyc_submission_release(*, submission: KycSubmission, actor: User) -> SendResult:
+    """Compliance decided a flagged duplicate is a different person: send it. Two officers
+    releasing at once: one releases, the other is told it already was."""
+    try:
+        with transaction.atomic(durable=True):
+            kyc_submission_transition(
+                submission=submission,
+                to_status=S.PENDING,
+                actor=actor,
+                source="staff",
+                detail="duplicate cleared",
+            )
+    except KycTransitionRefused as exc:
+        raise OnboardingError(
+            f"This submission is no longer held: it is “{S(exc.from_status).label}”, "
+            "because someone else acted on it first."
+        ) from exc
     return kyc_submission_send(submission=submission, actor=actor)
 
 

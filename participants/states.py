@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
+from participants.errors import OnboardingError
 from participants.models import KycStatusChange, KycSubmission, Participant
 
 S = KycSubmission.Status
@@ -26,9 +27,15 @@ _EXCHANGE_OUTCOMES: set[str] = {
 ALLOWED: dict[str, set[str]] = {
     S.HELD_DUPLICATE: {S.PENDING, S.WITHDRAWN},
     S.PENDING: {S.SUBMITTING, S.WITHDRAWN},
-    S.SUBMITTING: {S.SUBMIT_FAILED} | _EXCHANGE_OUTCOMES,
-    # A failed send is retried, withdrawn, or found by the status poll to have reached the exchange.
-    S.SUBMIT_FAILED: {S.SUBMITTING, S.WITHDRAWN} | _EXCHANGE_OUTCOMES,
+    # The send's answer, whichever of the four outcomes it had (or the decision itself).
+    S.SUBMITTING: {S.SUBMIT_FAILED, S.SEND_REFUSED, S.OUTCOME_UNKNOWN} | _EXCHANGE_OUTCOMES,
+    # Nothing reached the exchange: sent again (by kyc_sync or Retry), or withdrawn.
+    S.SUBMIT_FAILED: {S.SUBMITTING, S.WITHDRAWN},
+    # The exchange said no: a person decides to try again or to withdraw.
+    S.SEND_REFUSED: {S.SUBMITTING, S.WITHDRAWN},
+    # Sent, answer lost: settled by reading the exchange's status, never withdrawn blind. Sent
+    # again only when the exchange has no record of it.
+    S.OUTCOME_UNKNOWN: {S.SUBMITTING} | _EXCHANGE_OUTCOMES,
     S.AWAITING_PROVISIONING: {S.APPROVED, S.REJECTED},
     S.DOCUMENT_CHECK: _EXCHANGE_OUTCOMES - {S.DOCUMENT_CHECK},
     S.MANUAL_REVIEW: _EXCHANGE_OUTCOMES - {S.MANUAL_REVIEW},
@@ -50,10 +57,14 @@ _PARTICIPANT_STATUS: dict[str, str] = {
 }
 
 
-class KycTransitionRefused(Exception):
+class KycTransitionRefused(OnboardingError):
+    """The submission is not (or no longer) in a state that allows the move: another person, a
+    webhook or kyc_sync got there first."""
+
     def __init__(self, submission: KycSubmission, to_status: str) -> None:
+        current = S(submission.status).label
         super().__init__(
-            f"KYC #{submission.pk} cannot move from {submission.status} to {to_status}"
+            f"This submission is now “{current}”, so it cannot become “{S(to_status).label}”."
         )
         self.from_status = submission.status
         self.to_status = to_status

@@ -27,6 +27,7 @@ from backoffice.http import HtmxHttpRequest
 from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
 from participants import selectors, services
+from participants.errors import OnboardingError
 from participants.forms import IntakeForm, NoteForm, RevealForm
 from participants.models import OPEN_STATUSES, KycSubmission
 from participants.presenters import identity_rows, masked_identity
@@ -141,7 +142,7 @@ def intake(request: HtmxHttpRequest) -> HttpResponse:
             submission = services.participant_intake(
                 firm=selectors.current_firm(), data=form.cleaned_data, actor=_user(request)
             )
-        except services.OnboardingError as exc:
+        except OnboardingError as exc:
             form.add_error(exc.field, exc.message)
         except FirmNotSetUp as exc:
             form.add_error(None, str(exc))
@@ -161,12 +162,10 @@ def intake(request: HtmxHttpRequest) -> HttpResponse:
 def _announce(request: HtmxHttpRequest, submission: KycSubmission) -> None:
     """Tells the staff member, in words, where the submission stands after an action."""
     status = submission.status
-    if status == S.SUBMIT_FAILED:
-        messages.error(
-            request,
-            f"The exchange did not take the submission: {submission.last_error} It is saved and was "
-            "not sent twice; use Retry when the exchange is back.",
-        )
+    if status in {S.SUBMIT_FAILED, S.SEND_REFUSED}:
+        messages.error(request, submission.last_error)
+    elif status == S.OUTCOME_UNKNOWN:
+        messages.warning(request, submission.last_error)
     elif status == S.HELD_DUPLICATE:
         messages.warning(
             request,
@@ -213,6 +212,7 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "reveal_form": RevealForm(),
         "can_reveal": has_permission(user, "participants.reveal_pii"),
         "can_work": has_permission(user, "participants.change_kycsubmission"),
+        "can_retry": current is not None and current.status in services.RETRYABLE,
         "can_review_duplicate": has_permission(user, "participants.review_duplicate"),
         "can_note": has_permission(user, "participants.add_kycnote"),
         "panels": settings.PARTICIPANT_PAGE_PANELS,
@@ -233,7 +233,7 @@ def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
             value = services.kyc_pii_reveal(
                 submission=submission, field=field, reason=form.cleaned_data["reason"], actor=user
             )
-        except services.OnboardingError as exc:
+        except OnboardingError as exc:
             form.add_error("reason" if exc.field == "reason" else None, exc.message)
     masked = {row[0]: row[2] for row in identity_rows(submission)}
     return render(
@@ -254,16 +254,18 @@ def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
 @permission_required("participants.change_kycsubmission")
 def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     submission = selectors.submission_for_user(user=_user(request), pk=pk)
-    if submission.status != S.SUBMIT_FAILED:
-        messages.error(request, "Only a submission whose sending failed can be retried.")
+    if submission.status not in services.RETRYABLE:
+        messages.error(
+            request,
+            f"This submission is “{submission.get_status_display()}”: there is nothing to retry.",
+        )
     else:
         try:
-            submission = services.kyc_submission_send(submission=submission, actor=_user(request))
-        except services.OnboardingError as exc:
+            result = services.kyc_submission_send(submission=submission, actor=_user(request))
+        except OnboardingError as exc:
             messages.error(request, exc.message)
         else:
-            submission.refresh_from_db()
-            _announce(request, submission)
+            _announce(request, result.submission)
     return redirect("participants:participant", submission.participant_id)
 
 
@@ -276,8 +278,12 @@ def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if submission.status != S.HELD_DUPLICATE:
         messages.error(request, "This submission is not held as a possible duplicate.")
     elif decision == "release":
-        submission = services.kyc_submission_release(submission=submission, actor=user)
-        _announce(request, submission)
+        try:
+            result = services.kyc_submission_release(submission=submission, actor=user)
+        except OnboardingError as exc:
+            messages.error(request, exc.message)
+        else:
+            _announce(request, result.submission)
     elif decision == "withdraw":
         reason = request.POST.get("reason", "").strip()[:300]
         if len(reason) < 10:

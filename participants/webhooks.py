@@ -10,11 +10,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
+from participants.errors import OnboardingError
 from participants.models import Firm, KycSubmission, WebhookDelivery
 from participants.outcomes import KycOutcome
 from participants.selectors import FirmNotSetUp, current_firm
-from participants.services import OnboardingError, kyc_outcome_apply
-from participants.states import KycTransitionRefused
+from participants.services import kyc_outcome_apply
 from participants.webhook_signatures import SignatureRefused, verify
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def _outcome(*, firm: Firm, event_type: str, data: dict[str, Any], external_id: 
     try:
         with transaction.atomic():
             kyc_outcome_apply(submission=submission, outcome=outcome, actor=None, source="webhook")
-    except (KycTransitionRefused, OnboardingError) as exc:
+    except OnboardingError as exc:
         # The exchange contradicts what we hold (say, a rejection after an approval): keep ours,
         # acknowledge the delivery, and leave the contradiction in the log and the trail for a human.
         logger.error(

@@ -56,6 +56,12 @@ def review(ctx: Ctx) -> dict[str, Any]:
     return kyc.admin_review(ctx.env, _str(body, "firm_id"), _str(body, "external_id"), decision)
 
 
+def evaluations(ctx: Ctx) -> dict[str, Any]:
+    return kyc.admin_evaluations(
+        ctx.env, ctx.query("firm_id") or "", ctx.query("external_id") or ""
+    )
+
+
 def webhook_list(ctx: Ctx) -> dict[str, Any]:
     sql, params = "SELECT * FROM webhook_deliveries WHERE 1 = 1", []
     if ctx.query("firm_id"):
@@ -217,6 +223,7 @@ ROUTES = [
     _admin("/_sandbox/firms/<firm_id>/disable", ("POST",), firm_disable),
     _admin("/_sandbox/kyc/docv-complete", ("POST",), docv_complete),
     _admin("/_sandbox/kyc/review", ("POST",), review),
+    _admin("/_sandbox/kyc/evaluations", ("GET",), evaluations),
     _admin("/_sandbox/webhooks", ("GET",), webhook_list),
     _admin("/_sandbox/tick", ("POST",), tick),
     _admin("/_sandbox/faults", ("GET",), faults_get),

@@ -293,6 +293,11 @@ def start(ctx: Ctx) -> dict[str, Any]:
                 wire.ts(),
             ),
         )
+        db.execute(
+            "INSERT INTO kyc_evaluations (firm_id, external_id, eval_id, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            (ctx.firm_id, fields["external_id"], eval_id, wire.ts()),
+        )
         row = _get(db, ctx.firm_id, fields["external_id"])
         if outcome == "docv":
             decision, status, sub = _state_for("docv")
@@ -499,6 +504,16 @@ def admin_docv_complete(env: Env, firm_id: str, external_id: str) -> dict[str, A
             raise ApiError(Code.FAILED_PRECONDITION, "no document upload is outstanding")
         _apply(db, env, row, row["after_docv"] or "approve")
         return status_json(_get(db, firm_id, external_id))
+
+
+def admin_evaluations(env: Env, firm_id: str, external_id: str) -> dict[str, Any]:
+    """How many evaluations the exchange started for `external_id`: a test's exchange-side count."""
+    rows = env.store.db.execute(
+        "SELECT eval_id FROM kyc_evaluations WHERE firm_id = ? AND external_id = ? "
+        "ORDER BY created_at, eval_id",
+        (firm_id, external_id),
+    ).fetchall()
+    return {"evaluations": len(rows), "evalIds": [row["eval_id"] for row in rows]}
 
 
 def admin_review(env: Env, firm_id: str, external_id: str, decision: str) -> dict[str, Any]:

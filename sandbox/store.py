@@ -111,6 +111,15 @@ CREATE TABLE IF NOT EXISTS kyc (
     PRIMARY KEY (firm_id, external_id)
 );
 CREATE INDEX IF NOT EXISTS kyc_provision ON kyc (provision_at);
+-- Every evaluation ever started (a rejected applicant may be evaluated again), so that a client's
+-- tests can count how often the exchange evaluated someone.
+CREATE TABLE IF NOT EXISTS kyc_evaluations (
+    firm_id TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    eval_id TEXT NOT NULL PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kyc_evaluations_of ON kyc_evaluations (firm_id, external_id);
 
 CREATE TABLE IF NOT EXISTS prefill (
     firm_id TEXT NOT NULL,

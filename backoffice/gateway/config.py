@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.conf import settings
 
 from backoffice.gateway.errors import GatewayNotConfigured
+from backoffice.gateway.retry import JITTER
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,18 @@ class GatewaySettings:
     rate_limits: bool
     job: CallPolicy
     staff: CallPolicy
+
+    def longest_write(self, policy: CallPolicy) -> float:
+        """An upper bound on how long one call that is not retried can take under `policy`: a
+        wait for a rate-limit slot, signing in (with the policy's retries and backoff), the call,
+        and both once more after a refused token. A send still in flight after this died with
+        its process."""
+        attempt = self.connect_timeout + policy.read_timeout
+        sign_in = attempt * policy.max_attempts
+        if policy.backoff:
+            longest_sleep = min(policy.max_wait, self.backoff_cap * (1 + JITTER))
+            sign_in += (policy.max_attempts - 1) * longest_sleep
+        return policy.max_wait + 2 * (sign_in + attempt)
 
 
 def _load_key(*, label: str, path: str, pem: str) -> SigningKey | None:

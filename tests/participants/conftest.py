@@ -17,6 +17,7 @@ from backoffice.gateway import errors
 from backoffice.gateway.inputs import KycApplication
 from backoffice.gateway.results import DocumentCapture, KycEvaluation
 from participants.models import KycSubmission
+from tests.backoffice.gateway.fakes import make_settings, new_key
 from tests.exchange import point_gateway_at
 from tests.factories import FirmFactory
 from tests.sandbox import conftest as sandbox_fixtures
@@ -78,9 +79,16 @@ def status(
     )
 
 
+# The settings the fake gateway reports (its call policy bounds how long a send may be in flight).
+FAKE_SETTINGS = make_settings([new_key()])
+
+
 @dataclass
 class FakeGateway:
     """Stands in for the gateway client: answers KYC calls from a script and remembers them."""
+
+    settings = FAKE_SETTINGS
+    policy = FAKE_SETTINGS.staff
 
     start_answers: list[Any] = field(default_factory=list)
     status_answers: list[Any] = field(default_factory=list)
@@ -91,17 +99,20 @@ class FakeGateway:
     def kyc_start(self, *, application: KycApplication, actor: Any) -> KycEvaluation:
         self.started.append(application)
         self.actors.append(actor)
-        return self._answer(self.start_answers)
+        return self._answer(self.start_answers, changes_state=True)
 
     def kyc_status(self, *, external_id: str, actor: Any) -> KycEvaluation:
         self.asked.append(external_id)
-        return self._answer(self.status_answers)
+        return self._answer(self.status_answers, changes_state=False)
 
     @staticmethod
-    def _answer(answers: list[Any]) -> KycEvaluation:
+    def _answer(answers: list[Any], *, changes_state: bool) -> KycEvaluation:
         if not answers:
             raise AssertionError("the fake exchange was called more often than the test expected")
         answer = answers.pop(0)
+        if isinstance(answer, errors.GatewayError):
+            # As the gateway does: a failure's outcome depends on whether the call changes state.
+            answer.outcome = answer.outcome_of_call(changes_state=changes_state)
         if isinstance(answer, Exception):
             raise answer
         return answer

@@ -3,10 +3,14 @@ exchange on loopback, and the decision arriving by signed webhook or by kyc_sync
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import time
 
 import pytest
+import requests
 from django.core.management import call_command
+from django.utils import timezone
 
 from participants.firms import firm_setup
 from participants.forms import IntakeForm
@@ -156,9 +160,12 @@ def test_exchange_down_during_submission_leaves_a_retryable_record_and_no_duplic
 
     submission = intake(webhooked, staff)
 
-    assert submission.status == S.SUBMIT_FAILED
-    submission = kyc_submission_send(submission=submission, actor=staff)
+    assert submission.status == S.OUTCOME_UNKNOWN
+    KycSubmission.objects.filter(pk=submission.pk).update(
+        sent_at=timezone.now() - dt.timedelta(minutes=2)  # past the window a send can arrive in
+    )
     submission.refresh_from_db()
+    submission = kyc_submission_send(submission=submission, actor=staff).submission
     assert submission.status in {S.AWAITING_PROVISIONING, S.APPROVED}
     wait_for_status(live_exchange, submission, S.APPROVED)
     status = live_exchange.get("/v1/kyc/status", external_id="user-123").json()
@@ -177,3 +184,86 @@ def test_two_syncs_at_once_do_not_work_the_same_submission(polled, live_exchange
     assert "skipped 1 (held by another run)" in out.getvalue()
     submission.refresh_from_db()
     assert submission.status == S.AWAITING_PROVISIONING
+
+
+# --- the exchange evaluates a participant once, whatever the faults and whoever presses Retry ----
+
+
+def evaluations(partner, external_id: str = "user-123") -> int:
+    counted = requests.get(
+        f"{partner.base}/_sandbox/kyc/evaluations",
+        params={"firm_id": partner.firm_id, "external_id": external_id},
+        timeout=10,
+    )
+    assert counted.status_code == 200, counted.text
+    return int(counted.json()["evaluations"])
+
+
+@pytest.fixture
+def officer(persona):
+    return persona("compliance")
+
+
+def post_intake(client, **overrides):
+    response = client.post("/onboarding/new/", intake_data(**overrides))
+    assert response.status_code == 302, response.content
+    return KycSubmission.objects.get()
+
+
+def test_a_garbled_answer_then_retry_at_once_evaluates_the_applicant_once(
+    polled, live_exchange, officer
+):
+    sandbox_admin(live_exchange, "faults", {"family": "kyc", "kind": "malformed", "count": 1})
+
+    submission = post_intake(officer, email="reject@example.com")
+
+    assert submission.status == S.OUTCOME_UNKNOWN
+    retried = officer.post(f"/onboarding/submissions/{submission.pk}/retry/")
+    assert retried.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == S.REJECTED
+    assert submission.last_error == ""
+    assert evaluations(live_exchange) == 1
+
+
+def test_a_timeout_after_sending_then_retry_at_once_evaluates_the_applicant_once(
+    polled, live_exchange, officer, settings
+):
+    settings.POLYMARKET_STAFF_READ_TIMEOUT_SECONDS = 0.4
+    sandbox_admin(
+        live_exchange,
+        "faults",
+        {"family": "kyc", "kind": "latency", "latency_ms": 1200, "count": 1},
+    )
+
+    submission = post_intake(officer, email="reject@example.com")
+
+    assert submission.status == S.OUTCOME_UNKNOWN
+    officer.post(f"/onboarding/submissions/{submission.pk}/retry/")  # the exchange is still at it
+    submission.refresh_from_db()
+    assert submission.status == S.OUTCOME_UNKNOWN
+    assert evaluations(live_exchange) <= 1
+    deadline = time.monotonic() + 10
+    while evaluations(live_exchange) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the slow first request finishes on the exchange's side
+    sync()
+    submission.refresh_from_db()
+    assert submission.status == S.REJECTED
+    assert evaluations(live_exchange) == 1
+
+
+def test_when_the_webhook_arrives_first_retry_has_nothing_left_to_do(
+    webhooked, live_exchange, officer
+):
+    sandbox_admin(live_exchange, "faults", {"family": "kyc", "kind": "malformed", "count": 1})
+
+    submission = post_intake(officer, email="reject@example.com")
+    wait_for_status(live_exchange, submission, S.REJECTED)  # the signed kyc.rejected arrived
+
+    retried = officer.post(f"/onboarding/submissions/{submission.pk}/retry/", follow=True)
+
+    assert retried.status_code == 200
+    assert "This submission is “Rejected”: there is nothing to retry." in retried.content.decode()
+    submission.refresh_from_db()
+    assert (submission.status, submission.last_error) == (S.REJECTED, "")
+    assert evaluations(live_exchange) == 1

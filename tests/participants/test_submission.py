@@ -3,7 +3,10 @@ send stays visible and retryable, and nothing is submitted twice."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
 from backoffice.gateway import errors
@@ -13,6 +16,8 @@ from participants.services import kyc_outcome_apply
 from participants.states import KycTransitionRefused
 from tests.factories import KycSubmissionFactory
 from tests.participants.conftest import UNAVAILABLE, intake_data, status
+
+REFUSED_CONNECTION = errors.ConnectionFailed("NewConnectionError", reached=False)
 
 S = KycSubmission.Status
 
@@ -90,17 +95,20 @@ def test_an_immediately_provisioned_answer_records_the_ids(support, firm, exchan
     ]
 
 
-def test_exchange_down_leaves_a_retryable_record_and_no_duplicate(support, firm, exchange):
-    exchange.start_answers.append(UNAVAILABLE)
+def test_an_unreachable_exchange_leaves_a_record_that_is_sent_again(support, firm, exchange):
+    exchange.start_answers.append(REFUSED_CONNECTION)
 
     response = post_intake(support)
 
     submission = KycSubmission.objects.get()
     assert submission.status == S.SUBMIT_FAILED
-    assert "did not answer (unavailable); nothing was sent twice" in submission.last_error
+    assert submission.last_error == (
+        "Not sent: the exchange could not take it now (connection_failed), so nothing was done there. "
+        "It is sent again automatically within a few minutes; Retry sends it now."
+    )
     page = support.get(response["Location"]).content.decode()
     assert "Retry sending" in page
-    assert "The exchange did not take the submission" in page
+    assert submission.last_error in page
 
     exchange.start_answers.append(status("ACCEPT", "ON_HOLD"))
     retried = support.post(f"/onboarding/submissions/{submission.pk}/retry/")
@@ -108,15 +116,78 @@ def test_exchange_down_leaves_a_retryable_record_and_no_duplicate(support, firm,
     assert retried.status_code == 302
     submission.refresh_from_db()
     assert submission.status == S.AWAITING_PROVISIONING
+    assert submission.last_error == ""
     assert [a.external_id for a in exchange.started] == ["user-123", "user-123"]
+    assert exchange.asked == []  # nothing had reached the exchange: no need to ask it
     assert Participant.objects.count() == 1
     assert KycSubmission.objects.count() == 1
 
 
-def test_a_retry_of_a_submission_the_exchange_already_approved_reads_its_status(
+def test_an_unanswered_send_is_settled_by_reading_before_any_second_send(support, firm, exchange):
+    exchange.start_answers.append(UNAVAILABLE)
+
+    response = post_intake(support)
+
+    submission = KycSubmission.objects.get()
+    assert submission.status == S.OUTCOME_UNKNOWN
+    assert submission.last_error == (
+        "Sent; the exchange's answer is not known yet (unavailable) and is being checked. "
+        "It will be sent again only if the exchange has no record of it."
+    )
+    page = support.get(response["Location"]).content.decode()
+    assert "Ask the exchange now" in page
+
+    # Pressed at once, Retry only asks: a send made seconds ago may still be reaching the exchange.
+    exchange.status_answers.append(errors.NotFound("no evaluation", http_status=404))
+    support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    submission.refresh_from_db()
+    assert submission.status == S.OUTCOME_UNKNOWN
+    assert submission.last_error.startswith("Sent; the exchange has no record of it yet")
+    assert len(exchange.started) == 1
+
+    # A minute later the exchange still has no record of it: now it is sent again.
+    KycSubmission.objects.filter(pk=submission.pk).update(
+        sent_at=timezone.now() - dt.timedelta(minutes=2)
+    )
+    exchange.status_answers.append(errors.NotFound("no evaluation", http_status=404))
+    exchange.start_answers.append(status("ACCEPT", "ON_HOLD"))
+    support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    submission.refresh_from_db()
+    assert submission.status == S.AWAITING_PROVISIONING
+    assert exchange.asked == ["user-123", "user-123"]
+    assert len(exchange.started) == 2
+
+
+def test_a_retry_of_a_submission_the_exchange_already_evaluated_does_not_send_it_again(
     support, firm, exchange
 ):
-    exchange.start_answers.extend([UNAVAILABLE, errors.AlreadyExists("approved", http_status=409)])
+    exchange.start_answers.append(UNAVAILABLE)
+    exchange.status_answers.append(
+        status(
+            "ACCEPT",
+            "CLOSED",
+            participant_id="firms/P/users/user-123",
+            account="firms/I/accounts/1",
+        )
+    )
+    post_intake(support)
+    submission = KycSubmission.objects.get()
+
+    support.post(f"/onboarding/submissions/{submission.pk}/retry/")
+
+    submission.refresh_from_db()
+    assert submission.status == S.APPROVED
+    assert submission.last_error == ""
+    assert exchange.asked == ["user-123"]
+    assert len(exchange.started) == 1
+
+
+def test_a_send_answered_already_exists_reads_the_evaluation(support, firm, exchange):
+    exchange.start_answers.extend(
+        [REFUSED_CONNECTION, errors.AlreadyExists("approved", http_status=409)]
+    )
     exchange.status_answers.append(
         status(
             "ACCEPT",
@@ -301,8 +372,8 @@ def test_an_unconfigured_exchange_connection_is_named_not_blamed_on_the_exchange
     submission = KycSubmission.objects.get()
     assert submission.status == S.SUBMIT_FAILED
     assert submission.last_error == (
-        "Nothing was sent: the connection to the exchange is not configured "
-        "(POLYMARKET_CLIENT_ID is not set)."
+        "Not sent: the connection to the exchange is misconfigured (POLYMARKET_CLIENT_ID is not "
+        "set). An administrator must fix the settings; it is sent once they are fixed."
     )
 
 

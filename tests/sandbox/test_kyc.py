@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from unittest import mock
 
 import pytest
 
@@ -103,6 +104,21 @@ def test_reject_email(partner: Partner, webhook_receiver) -> None:
     assert rejected.json()["data"]["status"] == "KYC_STATUS_REJECTED"
     # A rejected external_id may be evaluated again.
     assert start(partner, "bob")["status"]["decision"] == "ACCEPT"
+    counted = partner.admin(
+        "GET", "/kyc/evaluations", firm_id=partner.firm_id, external_id="bob"
+    ).json()
+    assert counted["evaluations"] == 2
+    assert len(set(counted["evalIds"])) == 2
+
+
+def test_a_start_for_an_evaluation_still_open_is_not_a_new_evaluation(partner: Partner) -> None:
+    first = start(partner, "rita", first_name="Paulina", last_name="Gizela")  # manual review
+    again = start(partner, "rita", first_name="Paulina", last_name="Gizela")
+
+    assert first["status"]["decision"] == again["status"]["decision"] == "REVIEW"
+    assert partner.admin(
+        "GET", "/kyc/evaluations", firm_id=partner.firm_id, external_id="rita"
+    ).json() == {"evaluations": 1, "evalIds": [mock.ANY]}
 
 
 def test_manual_review_then_decision(partner: Partner) -> None:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backoffice.context import command_context
 from backoffice.gateway.errors import GatewayError
+from participants.errors import OnboardingError
 from participants.firms import firm_setup
 
 
@@ -25,8 +26,13 @@ class Command(BaseCommand):
         with command_context("firm_setup"):
             try:
                 firm = firm_setup(webhook_url=options["webhook_url"], actor=None)
-            except GatewayError as exc:
-                raise CommandError(f"The exchange refused the firm set-up: {exc}") from exc
+            except OnboardingError as exc:
+                raise CommandError(exc.message) from exc
+            except GatewayError as exc:  # whoami: nothing was changed
+                raise CommandError(
+                    f"Nothing was set up: asking the exchange who we are failed ({exc}). "
+                    "manage.py gateway_check says more."
+                ) from exc
         self.stdout.write(
             self.style.SUCCESS(
                 f"Firm {firm.firm_id} ({firm.environment}) set up; webhook at {firm.webhook_url}."

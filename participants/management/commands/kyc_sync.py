@@ -1,4 +1,5 @@
-"""Polls the exchange for KYC outcomes still open here. Run from cron; safe to run twice at once."""
+"""Finishes unfinished KYC sends and polls the exchange for decisions still open here. Run from cron
+every minute; safe to run twice at once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from participants.sync import kyc_sync
 
 class Command(BaseCommand):
     help = (
-        "Ask the exchange about KYC submissions whose outcome may have changed (webhook fallback)."
+        "Finish KYC sends that did not finish, and ask the exchange about open evaluations "
+        "(the webhook's fallback)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,7 +28,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Checked {report.checked}, changed {report.changed}, skipped {report.skipped} (held by another run)."
         )
+        for line in report.failed:
+            self.stderr.write(line)
+        if report.misconfigured:
+            raise CommandError(
+                f"Stopped: the exchange connection is misconfigured ({report.misconfigured}). "
+                "Fix the settings (manage.py gateway_check says what is wrong); the next run "
+                "picks up where this one stopped."
+            )
         if report.failed:
-            for line in report.failed:
-                self.stderr.write(line)
             raise CommandError(f"{len(report.failed)} submissions could not be synced; see above.")

@@ -59,7 +59,10 @@ class FakeExchange:
     def __init__(self, keys: list[rsa.RSAPrivateKey], *, expires_in: int = 180) -> None:
         self.public_keys = [key.public_key() for key in keys]
         self.expires_in = expires_in
-        self.scope = "read:accounts read:positions read:orders write:orders read:reports"
+        self.scope = (
+            "read:accounts read:kyc write:kyc write:cash-movements read:positions read:orders "
+            "write:orders read:reports read:instruments read:dropcopy"
+        )
         self.requests: list[Request] = []
         self.routes: dict[tuple[str, str], list[Handler]] = {}
         self.token_script: list[Reply] = []  # answers the token endpoint gives before issuing
