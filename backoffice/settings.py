@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import django_stubs_ext
@@ -270,6 +271,9 @@ _ONBOARDING_WORK = [
     "participants.change_kycsubmission",
     "participants.add_kycnote",
 ]
+# Treasury makes and checks funding requests (two different people); a supervisor gives the
+# second approval above FUNDING_SUPERVISOR_THRESHOLD.
+_FUNDING_READ = ["funding.view_fundingrequest", "funding.view_pooltopup"]
 BACKOFFICE_ROLES: dict[str, list[str]] = {
     "compliance": [
         "audit.view_auditevent",
@@ -280,13 +284,22 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
     ],
     # The record of exchange calls and the exchange-health page, for those who field "is it us?"
     "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK, "gateway.view_gatewaycall"],
-    "treasury": ["participants.view_participant", "participants.view_account"],
+    "treasury": [
+        "participants.view_participant",
+        "participants.view_account",
+        *_FUNDING_READ,
+        "funding.add_fundingrequest",
+        "funding.approve_fundingrequest",
+        "funding.add_pooltopup",
+    ],
     "supervisor": [
         "audit.view_auditevent",
         "auth.view_user",
         *_ONBOARDING_READ,
         "participants.change_kycsubmission",
         "gateway.view_gatewaycall",
+        *_FUNDING_READ,
+        "funding.approve_large_fundingrequest",
     ],
 }
 
@@ -323,6 +336,19 @@ if not KYC_AGREEMENT_VERSION:
     )
 # How long a submission may wait in the queue before it shows as overdue.
 KYC_SLA_HOURS = env.int("KYC_SLA_HOURS", default=24)
+
+# --- Funding -----------------------------------------------------------------------------------------
+# Requests above this amount (USD) need a supervisor's approval as well as a checker's.
+try:
+    FUNDING_SUPERVISOR_THRESHOLD = Decimal(
+        env.str("FUNDING_SUPERVISOR_THRESHOLD", default="10000.00")
+    )
+except InvalidOperation:
+    FUNDING_SUPERVISOR_THRESHOLD = Decimal("NaN")
+if not (FUNDING_SUPERVISOR_THRESHOLD.is_finite() and FUNDING_SUPERVISOR_THRESHOLD >= 0):
+    raise ImproperlyConfigured(
+        "FUNDING_SUPERVISOR_THRESHOLD must be an amount in dollars, such as 10000.00."
+    )
 
 # Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
 # in order; each domain app adds its demo data here.
