@@ -183,20 +183,48 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
+def existing(data: Path, firm_id: str) -> tuple[str, rsa.RSAPrivateKey, int]:
+    """A store filled by `python -m sandbox simulate`: the firm's client id, its key (the
+    simulation writes it beside the store) and how many executions it has."""
+    store = Store(data)
+    client_id = str(firms.firm_row(store.db, firm_id)["client_id"])
+    count = store.db.execute(
+        "SELECT COUNT(*) FROM executions e JOIN accounts a ON a.account = e.account "
+        "WHERE a.firm_id = ?",
+        (firm_id,),
+    ).fetchone()[0]
+    store.close()
+    key = serialization.load_pem_private_key(
+        (data / f"{firm_id}-private.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return client_id, key, int(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, default=None, help="replay this store, unfilled")
+    parser.add_argument("--firm", default="Demo", help="with --data: the simulated firm")
     parser.add_argument("--write", type=Path, default=ROOT / "bench" / "README.md")
     args = parser.parse_args()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch)
-        client_id, fill_seconds = fill(data, args.executions, key)
+        if args.data is not None:
+            data = args.data
+            client_id, key, expected = existing(data, args.firm)
+            source = f"a store filled by `python -m sandbox simulate` ({expected:,} executions)"
+        else:
+            data = Path(scratch)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            client_id, fill_seconds = fill(data, args.executions, key)
+            expected = args.executions
+            source = (
+                f"the benchmark's own fill ({expected:,} executions over {ACCOUNTS:,} accounts, "
+                f"written straight to the store in {fill_seconds:.0f} s)"
+            )
         process, base, grpc_port = start_sandbox(data)
         try:
-            elapsed, batches, events = replay(
-                grpc_port, token(base, client_id, key), args.executions
-            )
+            elapsed, batches, events = replay(grpc_port, token(base, client_id, key), expected)
             peak = peak_memory(process.pid)
         finally:
             process.terminate()
@@ -216,11 +244,7 @@ def main() -> None:
                 f"| {batches:,} | {elapsed:.1f} | {events / elapsed:,.0f} |"
             ),
             "",
-            (
-                f"The fill ({args.executions:,} executions over {ACCOUNTS:,} accounts, written "
-                f"straight to the store) took {fill_seconds:.0f} s; the sandbox's peak resident "
-                f"memory over the replay was {peak}."
-            ),
+            f"Over {source}; the sandbox's peak resident memory over the replay was {peak}.",
         ]
     )
     print(table)
