@@ -78,3 +78,8 @@ bench-pages: $(VENV)/.installed
 .PHONY: bench-streams
 bench-streams: $(VENV)/.installed
 	$(PY) -m bench.streams
+
+# The bulk fill of 10,000 participants and 1,000,000 executions, timed and checked; writes bench/README.md.
+.PHONY: bench-fill
+bench-fill: $(VENV)/.installed
+	$(PY) -m bench.fill

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from sandbox import simulate as simulation
 from sandbox.config import Settings
 from sandbox.server import KeepAliveHandler, SandboxServer
 
@@ -33,23 +34,27 @@ def main(argv: list[str] | None = None) -> int:
         help="token required on /_sandbox/ (env SANDBOX_ADMIN_TOKEN); unset: loopback only",
     )
     parser.add_argument("--verbose", action="store_true")
-    simulate = sub.add_parser("simulate", help="create participants with deposits and trades")
+    simulate = sub.add_parser(
+        "simulate",
+        help="create participants with deposits and trades",
+        description=simulation.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     simulate.add_argument("--data", type=Path, dest="sim_data", default=None)
     simulate.add_argument("--participants", type=int, default=100)
     simulate.add_argument("--firm", default="Demo")
     simulate.add_argument("--seed", type=int, default=1)
+    mode = simulate.add_mutually_exclusive_group()
+    mode.add_argument("--bulk", action="store_true", help="fill a fresh store for benchmarks")
+    mode.add_argument("--steady", type=float, metavar="RATE", help="orders a second, steadily")
+    simulate.add_argument("--executions", type=int, default=1_000_000, help="with --bulk")
+    simulate.add_argument("--days", type=float, default=5.0, help="with --bulk: history length")
+    simulate.add_argument("--orders", type=int, default=None, help="with --steady: stop after")
+    simulate.add_argument("--seconds", type=float, default=None, help="with --steady: stop after")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     if args.command == "simulate":
-        from sandbox.simulate import simulate as run_simulation
-
-        data = args.sim_data or args.data
-        settings = Settings.from_env(data, seed_market=True)
-        summary = run_simulation(
-            settings, participants=args.participants, firm_id=args.firm, seed=args.seed
-        )
-        sys.stdout.write(f"{summary}\n")
-        return 0
+        return _simulate(args)
     settings = Settings.from_env(
         args.data,
         host=args.host,
@@ -71,6 +76,38 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.sim_data or args.data, seed_market=True)
+    try:
+        if args.bulk:
+            summary = simulation.fill(
+                settings,
+                participants=args.participants,
+                executions=args.executions,
+                firm_id=args.firm,
+                seed=args.seed,
+                days=args.days,
+            )
+        elif args.steady is not None:
+            summary = simulation.steady(
+                settings,
+                rate=args.steady,
+                firm_id=args.firm,
+                seed=args.seed,
+                orders=args.orders,
+                seconds=args.seconds,
+            )
+        else:
+            summary = simulation.simulate(
+                settings, participants=args.participants, firm_id=args.firm, seed=args.seed
+            )
+    except simulation.Refused as exc:
+        sys.stderr.write(f"simulate: {exc}\n")
+        return 2
+    sys.stdout.write(f"{summary}\n")
     return 0
 
 

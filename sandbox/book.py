@@ -34,7 +34,7 @@ from sandbox.engine.matching import (
     match_order,
     validate_order,
 )
-from sandbox.engine.positions import apply_fill, fill_cash_delta
+from sandbox.engine.positions import Position, apply_fill, fill_cash_delta
 from sandbox.errors import ApiError, Code, invalid
 from sandbox.order_input import OrderRequest
 from sandbox.store import Store
@@ -113,8 +113,7 @@ def _resting(db: sqlite3.Connection, symbol: str) -> list[RestingOrder]:
     ]
 
 
-def _new_order(
-    db: sqlite3.Connection,
+def order_fields(
     req: OrderRequest,
     *,
     order_id: str,
@@ -126,6 +125,7 @@ def _new_order(
     vendor_fee: str = "",
     cross_id: str = "",
 ) -> dict[str, Any]:
+    """A new order's row, PENDING_NEW, as the book stores it."""
     o: dict[str, Any] = {
         "id": order_id,
         "firm_id": firm_id,
@@ -157,11 +157,21 @@ def _new_order(
         "last_transact_time": stamp,
         "cross_id": cross_id,
     }
-    columns = ", ".join(o)
-    db.execute(
-        f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(o))})",  # noqa: S608 - fixed keys
-        list(o.values()),
+    return o
+
+
+def insert_orders(db: sqlite3.Connection, orders: list[dict[str, Any]]) -> None:
+    """Write new orders, each a dict of `order_fields` (whose keys are the columns)."""
+    columns = ", ".join(orders[0])
+    db.executemany(
+        f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(orders[0]))})",  # noqa: S608 - fixed keys
+        [list(o.values()) for o in orders],
     )
+
+
+def _new_order(db: sqlite3.Connection, req: OrderRequest, **fields: Any) -> dict[str, Any]:
+    o = order_fields(req, **fields)
+    insert_orders(db, [o])
     return o
 
 
@@ -528,7 +538,9 @@ def _trade(
     """One trade between two orders: both orders' fills, executions, positions and cash, and the
     trade itself. The maker is saved here; the taker's row is the caller's to save."""
     trade_id = wire.exchange_id()
-    taker_charge = _fill(taker, spec, Liquidity.TAKER, qty, price, taker_leaves, trade_id, stamp)
+    taker_charge = fill_order(
+        taker, spec, Liquidity.TAKER, qty, price, taker_leaves, trade_id, stamp
+    )
     taker_exec = journal.record_execution(
         db,
         taker,
@@ -541,7 +553,9 @@ def _trade(
         commission=taker_charge.commission_notional,
     )
     _settle_fill(db, spec, taker, qty, price, taker_charge.fee, stamp, taker_exec)
-    maker_charge = _fill(maker, spec, Liquidity.MAKER, qty, price, maker_leaves, trade_id, stamp)
+    maker_charge = fill_order(
+        maker, spec, Liquidity.MAKER, qty, price, maker_leaves, trade_id, stamp
+    )
     _save(db, maker)
     passive_exec = journal.record_execution(
         db,
@@ -573,7 +587,7 @@ def _fill_type(leaves: int) -> ExecutionType:
     return ExecutionType.FILL if leaves == 0 else ExecutionType.PARTIAL_FILL
 
 
-def _fill(
+def fill_order(
     o: dict[str, Any],
     spec: InstrumentSpec,
     liquidity: Liquidity,
@@ -583,7 +597,8 @@ def _fill(
     trade_id: str,
     stamp: str,
 ) -> FeeCharge:
-    """The order's own figures after filling `qty` at `price` (leaving `leaves`), fee included."""
+    """The order's own figures after filling `qty` at `price` (leaving `leaves`), fee included;
+    returns the fee charged."""
     charge = charge_fill(_fees(o), spec, liquidity, qty, price)
     filled = json.loads(o["fills"] or "{}")
     filled[str(price)] = filled.get(str(price), 0) + qty
@@ -614,34 +629,44 @@ def _settle_fill(
     """Position, position ledger and balance ledger of one side of one fill (ref = execution)."""
     account, side = o["account"], Side.from_wire(o["side"])
     before = journal.read_position(db, account, spec.symbol)
-    cash = fill_cash_delta(spec, before.net_position, side, qty, price)
-    after, _change = apply_fill(before, side, qty, price)
+    after, postings = fill_consequences(spec, before, side, qty, price, fee)
     journal.record_position(db, before, after, "Trade fill", stamp, exec_id)
-    contracts = spec.contracts(qty)
-    verb = "Buy" if side is Side.BUY else "Sell"
-    ledger.post(
-        db,
-        account=account,
-        amount=cash,
-        entry_type="ORDER_EXECUTION",
-        description=f"{verb} {contracts.normalize():f} @ {price}",
-        symbol=spec.symbol,
-        ref=exec_id,
-        allow_negative=True,
-        moment=stamp,
-    )
-    if fee != 0:
+    for entry_type, amount, description in postings:
         ledger.post(
             db,
             account=account,
-            amount=-fee,
-            entry_type="COMMISSION",
-            description="Taker fee" if fee > 0 else "Maker rebate",
+            amount=amount,
+            entry_type=entry_type,
+            description=description,
             symbol=spec.symbol,
             ref=exec_id,
             allow_negative=True,
             moment=stamp,
         )
+
+
+def fill_consequences(
+    spec: InstrumentSpec, before: Position, side: Side, qty: int, price: int, fee: Decimal
+) -> tuple[Position, list[tuple[str, Decimal, str]]]:
+    """What one side of a fill does to its account: the position after it, and the balance-ledger
+    postings (entry type, amount, description): ORDER_EXECUTION for its cash, COMMISSION for its
+    fee (a maker's rebate is a negative fee)."""
+    cash = fill_cash_delta(spec, before.net_position, side, qty, price)
+    after, _ = apply_fill(before, side, qty, price)
+    postings = [("ORDER_EXECUTION", cash, fill_description(spec, side, qty, price))]
+    if fee != 0:
+        postings.append(("COMMISSION", -fee, fee_description(fee)))
+    return after, postings
+
+
+def fill_description(spec: InstrumentSpec, side: Side, qty: int, price: int) -> str:
+    """The balance-ledger description of a fill's cash, e.g. "Buy 10 @ 55"."""
+    verb = "Buy" if side is Side.BUY else "Sell"
+    return f"{verb} {spec.contracts(qty).normalize():f} @ {price}"
+
+
+def fee_description(fee: Decimal) -> str:
+    return "Taker fee" if fee > 0 else "Maker rebate"
 
 
 def _cancel_unfunded(db: sqlite3.Connection, accounts: set[str], stamp: str) -> None:

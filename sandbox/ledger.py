@@ -51,6 +51,50 @@ def balance(db: sqlite3.Connection, account: str, currency: str = "USD") -> Deci
     return Decimal(row["balance"]) if row else Decimal(0)
 
 
+UPSERT_BALANCE = (
+    "INSERT INTO balances (account, currency, balance, update_time) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance, "
+    "update_time = excluded.update_time"
+)
+INSERT_ENTRY = (
+    "INSERT INTO balance_ledger (id, account, currency, before_balance, after_balance, "
+    "description, update_time, entry_type, symbol, business_date, ref) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def entry_row(
+    entry_id: str,
+    account: str,
+    before: Decimal,
+    after: Decimal,
+    *,
+    entry_type: str,
+    description: str,
+    stamp: str,
+    business_date: str,
+    currency: str = "USD",
+    symbol: str = "",
+    ref: str = "",
+) -> tuple[str, ...]:
+    """The values of INSERT_ENTRY."""
+    if entry_type not in ALLOWED_TYPES:
+        raise ValueError(f"unknown ledger entry type {entry_type}")
+    return (
+        entry_id,
+        account,
+        currency,
+        str(before),
+        str(after),
+        description,
+        stamp,
+        entry_type,
+        symbol,
+        business_date,
+        ref,
+    )
+
+
 def post(
     db: sqlite3.Connection,
     *,
@@ -65,38 +109,27 @@ def post(
     moment: str | None = None,
 ) -> str:
     """Add `amount` (signed) to the account and write the ledger row; returns the entry id."""
-    if entry_type not in ALLOWED_TYPES:
-        raise ValueError(f"unknown ledger entry type {entry_type}")
     before = balance(db, account, currency)
     after = before + amount
     if after < 0 and not allow_negative:
         raise Overdraft(account)
     stamp = moment or wire.ts()
-    db.execute(
-        "INSERT INTO balances (account, currency, balance, update_time) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance, "
-        "update_time = excluded.update_time",
-        (account, currency, str(after), stamp),
-    )
     entry_id = "bl_" + wire.ulid()
-    db.execute(
-        "INSERT INTO balance_ledger (id, account, currency, before_balance, after_balance, "
-        "description, update_time, entry_type, symbol, business_date, ref) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            entry_id,
-            account,
-            currency,
-            str(before),
-            str(after),
-            description,
-            stamp,
-            entry_type,
-            symbol,
-            wire.business_date().isoformat(),
-            ref,
-        ),
+    row = entry_row(
+        entry_id,
+        account,
+        before,
+        after,
+        entry_type=entry_type,
+        description=description,
+        stamp=stamp,
+        business_date=wire.business_date(wire.parse_ts(stamp, "moment")).isoformat(),
+        currency=currency,
+        symbol=symbol,
+        ref=ref,
     )
+    db.execute(UPSERT_BALANCE, (account, currency, str(after), stamp))
+    db.execute(INSERT_ENTRY, row)
     return entry_id
 
 

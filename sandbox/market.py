@@ -97,25 +97,32 @@ def add_instrument(db: sqlite3.Connection, body: dict[str, Any]) -> None:
 def seed(env: Env) -> None:
     with env.store.write() as db:
         firms.ensure_house(db)
-        if not env.settings.seed_market:
-            return
-        for symbol, description, scale, frac, tick, event, question in SEED:
-            if db.execute("SELECT 1 FROM instruments WHERE symbol = ?", (symbol,)).fetchone():
-                continue
-            add_instrument(
-                db,
-                {
-                    "symbol": symbol,
-                    "description": description,
-                    "price_scale": scale,
-                    "fractional_qty_scale": frac,
-                    "tick_size": tick,
-                    "event_id": event,
-                    "question": question,
-                    "minimum_trade_qty": 1,
-                },
-            )
-            book.house_quote(db, symbol)
+        if env.settings.seed_market:
+            for symbol in seed_instruments(db):
+                book.house_quote(db, symbol)
+
+
+def seed_instruments(db: sqlite3.Connection) -> list[str]:
+    """Add the seed instruments that are missing; returns the symbols added."""
+    added = []
+    for symbol, description, scale, frac, tick, event, question in SEED:
+        if db.execute("SELECT 1 FROM instruments WHERE symbol = ?", (symbol,)).fetchone():
+            continue
+        add_instrument(
+            db,
+            {
+                "symbol": symbol,
+                "description": description,
+                "price_scale": scale,
+                "fractional_qty_scale": frac,
+                "tick_size": tick,
+                "event_id": event,
+                "question": question,
+                "minimum_trade_qty": 1,
+            },
+        )
+        added.append(symbol)
+    return added
 
 
 def instrument_json(row: sqlite3.Row, emit_zero: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -380,6 +381,9 @@ WHEN NEW.status IS NOT OLD.status BEGIN
 END;
 """
 
+# Seconds between looks for commits made by other processes, while waiting for one.
+OUTSIDE_POLL = 0.1
+
 # Columns added since the first release: a data directory made before them gains them on start
 # (with their defaults), so `--data` keeps working across upgrades.
 ADDED_COLUMNS = (
@@ -427,6 +431,7 @@ class Store:
         if db is None:
             db = self._connect()
             self._local.db = db
+            self._local.data_version = db.execute("PRAGMA data_version").fetchone()[0]
         return db
 
     @contextmanager
@@ -462,10 +467,30 @@ class Store:
             self.committed.notify_all()
 
     def wait_for_commit(self, seen: int, timeout: float) -> int:
-        """Block until a commit after `seen` (a value of `commits`) or `timeout`; the new value."""
+        """Block until a commit after `seen` (a value of `commits`) or `timeout`; the new value.
+
+        Commits made by another process on the same database (`simulate --steady` beside a
+        serving sandbox) count too: SQLite's data_version on this thread's connection, looked at
+        every OUTSIDE_POLL seconds, tells when anyone else has committed."""
+        deadline = time.monotonic() + timeout
         with self.committed:
-            self.committed.wait_for(lambda: self.commits != seen, timeout)
+            while self.commits == seen:
+                if self._changed_elsewhere():
+                    self.commits += 1
+                    self.committed.notify_all()
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.committed.wait(min(left, OUTSIDE_POLL))
             return self.commits
+
+    def _changed_elsewhere(self) -> bool:
+        """Whether another connection committed since this thread's connection last looked."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._local.data_version
+        self._local.data_version = version
+        return bool(changed)
 
     def meta_get(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

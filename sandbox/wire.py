@@ -99,14 +99,19 @@ def exchange_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
 
 
+_CROCKFORD_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+
+
 def ulid() -> str:
     """A ULID-like id: 48-bit millisecond time then 80 random bits, Crockford base32."""
     value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 26 characters of 5 bits, most significant first; the lower 24 are made two at a time.
+    pairs = []
+    for _ in range(12):
+        value, pair = divmod(value, 1024)
+        pairs.append(_CROCKFORD_PAIRS[pair])
+    value, last = divmod(value, 32)
+    return _CROCKFORD[value % 32] + _CROCKFORD[last] + "".join(reversed(pairs))
 
 
 def workflow_id() -> str:

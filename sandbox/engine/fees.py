@@ -140,20 +140,30 @@ def worst_case_taker_fee(
     """The most an order can be charged in taker fees if it fills entirely, in dollars.
 
     The order may execute at any valid price at or better than its limit (down to the lowest valid
-    price for a buy, up to the highest for a sell), and the fee curve peaks at $0.50, so every
-    reachable tick is tried. For a cash order the contract count depends on the price (principal /
-    price for a buy, NO collateral / (1 - price) for a sell). Used by the order acceptance check;
-    charged fees never exceed the rounded exact total, so rounding the worst exact fee is exact.
+    price for a buy, up to the highest for a sell). For a quantity the fee is C x p x (1 - p),
+    which peaks at $0.50 and falls away on both sides; for a cash order the contract count depends
+    on the price (principal / price for a buy, NO collateral / (1 - price) for a sell), which makes
+    the fee fall (buy) or rise (sell) with the price. Either way the worst reachable price is an
+    end of the reachable range or a tick beside $0.50, so only those are tried. Used by the order
+    acceptance check; charged fees never exceed the rounded exact total, so rounding the worst
+    exact fee is exact.
     """
     if (qty is None) == (cash_order_qty is None):
         raise ValueError("exactly one of qty and cash_order_qty")
-    prices = [
-        p
-        for p in instrument.valid_prices()
-        if (p <= limit_price if side is Side.BUY else p >= limit_price)
-    ]
+    valid = instrument.valid_prices()
+    step = valid.step
+    if side is Side.BUY:
+        reachable = range(valid.start, min(limit_price, valid.stop - 1) + 1, step)
+    else:
+        first = max(valid.start, -(-limit_price // step) * step)
+        reachable = range(first, valid.stop, step)
+    if not reachable:
+        return _ZERO
+    lo, hi = reachable[0], reachable[-1]
+    below_half = instrument.price_scale // 2 // step * step
+    candidates = {lo, hi} | {p for p in (below_half, below_half + step) if lo <= p <= hi}
     worst = _ZERO
-    for p in prices:
+    for p in candidates:
         dollars = instrument.price(p)
         if qty is not None:
             contracts = instrument.contracts(qty)

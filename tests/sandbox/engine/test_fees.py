@@ -147,6 +147,44 @@ class TestWorstCaseTakerFee:
         fee = worst_case_taker_fee(WHOLE, Side.SELL, 80, cash_order_qty=2000)
         assert fee == round_to_cent(Decimal("0.0695") * 20 * Decimal("0.99"))
 
+    @pytest.mark.parametrize(
+        "instrument",
+        [
+            WHOLE,
+            FRACTIONAL,
+            InstrumentSpec("half-cent", price_scale=1000, fractional_qty_scale=100, tick_size=Decimal("0.005")),
+            InstrumentSpec("limited", price_scale=100, fractional_qty_scale=1, price_limit_low=20, price_limit_high=40),
+        ],
+        ids=lambda i: i.symbol,
+    )  # fmt: skip
+    def test_same_as_trying_every_reachable_price(self, instrument):
+        def every_price(side, limit, qty=None, cash=None):
+            worst = Decimal(0)
+            for p in instrument.valid_prices():
+                if (p > limit) if side is Side.BUY else (p < limit):
+                    continue
+                dollars = instrument.price(p)
+                contracts = (
+                    instrument.contracts(qty)
+                    if qty is not None
+                    else Decimal(cash)
+                    / instrument.price_scale
+                    / (dollars if side is Side.BUY else 1 - dollars)
+                )
+                worst = max(worst, exact_fee(contracts, dollars, Liquidity.TAKER))
+            return round_to_cent(worst)
+
+        scale = instrument.price_scale
+        for side in Side:
+            for limit in range(0, scale + 1, max(instrument.tick_step, scale // 40)):
+                for kind in (
+                    {"qty": 37 * instrument.fractional_qty_scale},
+                    {"cash_order_qty": 25 * scale},
+                ):
+                    fast = worst_case_taker_fee(instrument, side, limit, **kind)
+                    slow = every_price(side, limit, kind.get("qty"), kind.get("cash_order_qty"))
+                    assert fast == slow, (side, limit, kind)
+
     def test_needs_exactly_one_quantity(self):
         with pytest.raises(ValueError, match="exactly one"):
             worst_case_taker_fee(WHOLE, Side.BUY, 50)
