@@ -25,6 +25,7 @@ SANDBOX_DATA ?= var/sandbox
 # exchange test-posts it) and seed_demo onboards the demo participants through the real intake.
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py hash_search_keys
 	@mkdir -p $(SANDBOX_DATA)
 	@$(PY) -m sandbox --host $(SANDBOX_HOST) --port $(SANDBOX_PORT) --grpc-port $(SANDBOX_GRPC_PORT) --data $(SANDBOX_DATA) & \
 	SANDBOX_PID=$$!; \

@@ -320,6 +320,10 @@ BACKOFFICE_URLCONFS: list[tuple[str, str]] = [
     ("onboarding/", "participants.urls"),
     ("webhooks/polymarket/", "participants.webhook_urls"),
 ]
+# What the top bar's search box asks: (provider `search(*, term, user)`, permission it needs).
+BACKOFFICE_SEARCH: list[tuple[str, str]] = [
+    ("participants.search.search", "participants.view_participant"),
+]
 # Extra panels on the participant page, (title, template), contributed by the funding and trading
 # apps as they arrive.
 PARTICIPANT_PAGE_PANELS: list[tuple[str, str]] = []
@@ -362,6 +366,7 @@ LOGOUT_REDIRECT_URL = "identity:signed-out"
 # Side menu: (label, url name, permission or "" for everyone signed in). Domain apps append theirs.
 BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Home", "home", ""),
+    ("Participants", "participants:participants", "participants.view_participant"),
     ("Onboarding", "participants:queue", "participants.view_kycsubmission"),
     ("Audit", "audit:events", "audit.view_auditevent"),
     ("Exchange health", "gateway:health", "gateway.view_gatewaycall"),

@@ -14,6 +14,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
+    path("search/", views.search, name="search"),
+    path("search/admin/", views.search_admin, name="search-admin"),
     path("", include("backoffice.identity.urls")),
     path("audit/", include("backoffice.audit.urls")),
     path("gateway/", include("backoffice.gateway.urls")),

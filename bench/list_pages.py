@@ -109,13 +109,15 @@ def fill() -> dict[str, int]:
                      email, phone_number, address_line_1, address_line_2, city, state, postal_code, country,
                      ip_address, session_token, docv_eligible, agreement_version, agreement_signed_at, decision,
                      exchange_status, exchange_sub_status, rejection_reason, docv_url, docv_token, last_error,
-                     submitted_by_id, assignee_id, created_at, status_changed_at)
+                     submitted_by_id, assignee_id, created_at, status_changed_at,
+                     email_hash, phone_hash, name_hash)
                    SELECT p.id,
                           CASE WHEN p.id %% 100 = 0 THEN (%s::text[])[1 + (p.id / 100) %% 7]
                                WHEN p.id %% 7 = 0 THEN 'rejected' ELSE 'approved' END,
                           %s, md5(p.id::text), %s, '', %s, %s, %s, %s, %s, '', %s, %s, %s, 'US', %s, '', false,
                           'PMX.ISV.SANDBOX.v1.0', p.created_at, 'ACCEPT', 'CLOSED', 'Accept', '', '', '', '',
-                          %s, CASE WHEN p.id %% 300 = 0 THEN %s END, p.created_at, p.created_at
+                          %s, CASE WHEN p.id %% 300 = 0 THEN %s END, p.created_at, p.created_at,
+                          '', '', ''
                    FROM participants_participant p""",
                 [
                     open_states,
@@ -153,11 +155,48 @@ def fill() -> dict[str, int]:
         print(
             f"filled {ROWS:,} participants, submissions and audit events in {time.perf_counter() - started:.0f} s"
         )
+    with connection.cursor() as cursor:
+        _search_keys(cursor)
     return {
         "support": staff["support"].pk,
         "compliance": staff["compliance"].pk,
         "superuser": staff["superuser"].pk,
     }
+
+
+def _search_keys(cursor) -> None:
+    """Accounts for the provisioned participants, and the search hashes: distinct for every row
+    (so a hash finds one submission, as in life), the real ones of Jane Doe for participant
+    4242. Runs on a database filled before these existed, and does nothing the second time."""
+    from participants.search import submission_hashes
+
+    cursor.execute("SELECT 1 FROM participants_account LIMIT 1")
+    if cursor.fetchone() is None:
+        cursor.execute(
+            """INSERT INTO participants_account (participant_id, account_id, created_at)
+               SELECT id, 'firms/ISV-Participant-Bench/accounts/bench-' || id, created_at
+               FROM participants_participant WHERE participant_id <> ''"""
+        )
+    real = submission_hashes(
+        ssn="123456789",
+        email="jane@example.com",
+        phone_number="+12125551234",
+        first_name="Jane",
+        last_name="Doe",
+    )
+    started = time.perf_counter()
+    cursor.execute(
+        """UPDATE participants_kycsubmission SET
+             ssn_hash = CASE WHEN participant_id = 4242 THEN %s ELSE md5(id::text) END,
+             email_hash = CASE WHEN participant_id = 4242 THEN %s ELSE md5('email' || id) END,
+             phone_hash = CASE WHEN participant_id = 4242 THEN %s ELSE md5('phone' || id) END,
+             name_hash = CASE WHEN participant_id = 4242 THEN %s ELSE md5('name' || id) END
+           WHERE name_hash = ''""",
+        [real["ssn_hash"], real["email_hash"], real["phone_hash"], real["name_hash"]],
+    )
+    if cursor.rowcount:
+        cursor.execute("ANALYZE")
+        print(f"hashed {cursor.rowcount:,} submissions in {time.perf_counter() - started:.0f} s")
 
 
 def measure(client, url: str) -> tuple[float, float, int]:
@@ -193,6 +232,14 @@ def main() -> None:
         clients[role].force_login(User.objects.get(pk=pk))
     some = KycSubmission.objects.filter(status="manual_review").order_by("-id").first()
     assert some is not None
+
+    def searched(role: str, path: str, data: dict[str, str]) -> str:
+        """The address a search lands on: the term is posted, the page is asked by token."""
+        response = clients[role].post(path, data)
+        assert response.status_code == 302, (path, response.status_code)
+        return response["Location"]
+
+    admin_search = {"app": "participants", "model": "participant"}
     pages = [
         ("support", "/onboarding/", "onboarding queue, open states"),
         ("support", "/onboarding/?status=approved", "onboarding queue, one state of ~850,000 rows"),
@@ -208,6 +255,33 @@ def main() -> None:
             "queue, a page deep in a large state",
         ),
         ("support", f"/onboarding/participants/{some.participant_id}/", "participant page"),
+        ("support", "/onboarding/participants/", "participants list"),
+        ("support", "/onboarding/participants/?status=onboarding", "participants, one status"),
+        (
+            "support",
+            "/onboarding/participants/?status=active&after=500000",
+            "participants, a page deep in a large status",
+        ),
+        (
+            "support",
+            searched("support", "/search/", {"q": "BENCH-4242"}),
+            "search: id prefix (external, exchange, account)",
+        ),
+        (
+            "compliance",
+            searched("compliance", "/search/", {"q": "jane@example.com"}),
+            "search: email (keyed hash)",
+        ),
+        (
+            "compliance",
+            searched("compliance", "/search/", {"q": "123456789"}),
+            "search: nine digits (SSN hash, id prefixes)",
+        ),
+        (
+            "compliance",
+            searched("compliance", "/search/", {"q": "Doe, Jane"}),
+            "search: full name (keyed hash)",
+        ),
         ("compliance", "/audit/", "audit trail"),
         ("compliance", "/audit/?action=participants", "audit trail, one app's actions"),
         ("compliance", "/audit/?actor=bench-support", "audit trail, one actor"),
@@ -219,8 +293,8 @@ def main() -> None:
         ),
         (
             "superuser",
-            "/admin/participants/participant/?q=bench-4242",
-            "admin: participants, search by external id",
+            searched("superuser", "/search/admin/", {"q": "bench-4242", **admin_search}),
+            "admin: participants, search by external id prefix",
         ),
         ("superuser", "/admin/audit/auditevent/", "admin: audit events"),
         ("superuser", "/admin/audit/auditevent/?family=identity", "admin: audit events by app"),

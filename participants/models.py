@@ -70,7 +70,11 @@ class Participant(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="participant_status_created"),
-            # Staff look participants up by our id alone (admin search, support calls).
+            # The participants list pages through one status by id.
+            models.Index(fields=["status", "id"], name="participant_status_id"),
+            # Staff look participants up by our id alone (admin search, support calls). The search
+            # box matches ids by prefix in any case: on PostgreSQL, lower(id) text_pattern_ops
+            # indexes serve that (migration 0005; SQLite has no operator classes).
             models.Index(fields=["external_id"], name="participant_external_id"),
         ]
 
@@ -132,9 +136,13 @@ class KycSubmission(models.Model):
     )
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
 
-    # Identity, encrypted at rest. ssn_hash finds exact duplicates without decrypting anything.
+    # Identity, encrypted at rest. The keyed hashes find exact matches (a duplicate SSN, a search
+    # by email, phone or full name) without decrypting anything; see participants/search.py.
     ssn = EncryptedTextField()
     ssn_hash = models.CharField(max_length=64, db_index=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    name_hash = models.CharField(max_length=64, blank=True, db_index=True)
     first_name = EncryptedTextField()
     middle_name = EncryptedTextField(blank=True)
     last_name = EncryptedTextField()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backoffice.pii import masking
-from participants.models import KycSubmission
+from participants.models import KycSubmission, Participant
 
 # The personal fields a compliance officer may reveal, one at a time, giving a reason.
 REVEALABLE_FIELDS = {
@@ -55,3 +55,28 @@ def identity_rows(submission: KycSubmission) -> list[tuple[str, str, str]]:
         for field, label, value in rows
         if field != "docv_url" or submission.docv_url
     ]
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """One line of the participants list or of search results, masked."""
+
+    participant: Participant
+    name: str
+    kyc_status: str
+    kyc_status_label: str
+    # Search results: which of the term's readings found this participant ("SSN", "id").
+    matched: tuple[str, ...] = ()
+
+
+def participant_row(participant: Participant, matched: tuple[str, ...] = ()) -> ParticipantRow:
+    """`participant` as annotated by selectors.with_latest_submission."""
+    names = [getattr(participant, "kyc_first_name", ""), getattr(participant, "kyc_last_name", "")]
+    status = getattr(participant, "kyc_status", "") or ""
+    return ParticipantRow(
+        participant=participant,
+        name=" ".join(masking.mask_name(n) for n in names if n),
+        kyc_status=status,
+        kyc_status_label=KycSubmission.Status(status).label if status else "",
+        matched=matched,
+    )

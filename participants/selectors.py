@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -114,3 +114,24 @@ def staff_who_can_work_the_queue() -> QuerySet[User]:
         .distinct()
         .order_by("username")
     )
+
+
+def with_latest_submission(participants: QuerySet[Participant]) -> QuerySet[Participant]:
+    """Participants with what lists show of their latest submission, read in the same query:
+    kyc_id, kyc_status and the (encrypted, then masked) first and last names."""
+    latest = KycSubmission.objects.filter(participant=OuterRef("pk")).order_by("-id")
+    return participants.annotate(
+        kyc_id=Subquery(latest.values("id")[:1]),
+        kyc_status=Subquery(latest.values("status")[:1]),
+        kyc_first_name=Subquery(latest.values("first_name")[:1]),
+        kyc_last_name=Subquery(latest.values("last_name")[:1]),
+    )
+
+
+def participants_list(*, status: str = "", with_kyc: bool) -> QuerySet[Participant]:
+    """Participants of one status (or all); with their latest submission's state and names only
+    for someone who may see KYC detail."""
+    participants = Participant.objects.all()
+    if status:
+        participants = participants.filter(status=status)
+    return with_latest_submission(participants) if with_kyc else participants

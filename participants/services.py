@@ -17,12 +17,12 @@ from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
 from backoffice.gateway.errors import AlreadyExists, GatewayError, NotFound, Outcome
 from backoffice.identity.permissions import has_permission
-from backoffice.pii.crypto import pii_hash
 from participants import exchange
 from participants.errors import OnboardingError
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
 from participants.outcomes import KycOutcome, target_status
 from participants.presenters import REVEALABLE_FIELDS
+from participants.search import submission_hashes
 from participants.states import ALLOWED, TERMINAL, KycTransitionRefused, kyc_submission_transition
 
 logger = logging.getLogger(__name__)
@@ -73,9 +73,15 @@ def _record_intake(*, firm: Firm, data: dict[str, Any], actor: User) -> KycSubmi
     external_id = data["external_id"]
     if Participant.objects.filter(firm=firm, external_id=external_id).exists():
         raise OnboardingError("This external id is already used.", field="external_id")
-    ssn_hash = pii_hash(data["ssn"])
+    hashes = submission_hashes(
+        ssn=data["ssn"],
+        email=data["email"],
+        phone_number=data["phone_number"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+    )
     duplicate = (
-        KycSubmission.objects.filter(participant__firm=firm, ssn_hash=ssn_hash)
+        KycSubmission.objects.filter(participant__firm=firm, ssn_hash=hashes["ssn_hash"])
         .exclude(status=S.WITHDRAWN)
         .order_by("id")
         .first()
@@ -87,11 +93,11 @@ def _record_intake(*, firm: Firm, data: dict[str, Any], actor: User) -> KycSubmi
     submission = KycSubmission.objects.create(
         participant=participant,
         status=status,
-        ssn_hash=ssn_hash,
         agreement_version=settings.KYC_AGREEMENT_VERSION,
         duplicate_of=duplicate,
         submitted_by=actor,
         **identity,
+        **hashes,
     )
     KycStatusChange.objects.create(
         submission=submission,

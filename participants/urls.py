@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.intake, name="intake"),
     path("assign/", views.assign, name="assign"),
     path("export.csv", views.export_csv, name="export"),
+    path("participants/", views.participants, name="participants"),
     path("participants/<int:pk>/", views.participant, name="participant"),
     path("submissions/<int:pk>/reveal/<str:field>/", views.reveal, name="reveal"),
     path("submissions/<int:pk>/retry/", views.retry, name="retry"),

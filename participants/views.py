@@ -29,8 +29,8 @@ from backoffice.paging import keyset_page
 from participants import selectors, services
 from participants.errors import OnboardingError
 from participants.forms import IntakeForm, NoteForm, RevealForm
-from participants.models import OPEN_STATUSES, KycSubmission
-from participants.presenters import identity_rows, masked_identity
+from participants.models import OPEN_STATUSES, KycSubmission, Participant
+from participants.presenters import identity_rows, masked_identity, participant_row
 from participants.selectors import FirmNotSetUp, QueueFilters
 from participants.webhooks import kyc_webhook_receive
 
@@ -178,6 +178,35 @@ def _announce(request: HtmxHttpRequest, submission: KycSubmission) -> None:
         )
     else:
         messages.success(request, f"Submitted to the exchange: {submission.get_status_display()}.")
+
+
+@require_GET
+@permission_required("participants.view_participant")
+def participants(request: HtmxHttpRequest) -> HttpResponse:
+    """Everyone onboarded, newest first, by participant status; htmx swaps the table."""
+    status = request.GET.get("status", "")
+    if status not in Participant.Status.values:
+        status = ""
+    can_see_kyc = has_permission(_user(request), "participants.view_kycsubmission")
+    page = keyset_page(
+        selectors.participants_list(status=status, with_kyc=can_see_kyc),
+        query=request.GET,
+        size=PAGE_SIZE,
+        newest_first=True,
+    )
+    context_data = {
+        "rows": [participant_row(p) for p in page.rows],
+        "page": page,
+        "status": status,
+        "statuses": Participant.Status.choices,
+    }
+    return render_page(
+        request,
+        "participants/participants.html",
+        context_data,
+        partial="participants-table",
+        target="participants-table",
+    )
 
 
 @require_GET

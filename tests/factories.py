@@ -14,6 +14,7 @@ from backoffice.identity.roles import user_apply_roles
 from backoffice.pii.crypto import pii_hash
 from funding.models import APPROVED_STATUSES, FundingRequest
 from participants.models import Account, Firm, KycSubmission, Participant
+from participants.search import submission_hashes
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -51,6 +52,16 @@ class ParticipantFactory(factory.django.DjangoModelFactory[Participant]):
     external_id = factory.Sequence(lambda n: f"user-{n:05d}")
 
 
+def submission_hashes_of(stub: Any) -> dict[str, str]:
+    return submission_hashes(
+        ssn=stub.ssn,
+        email=stub.email,
+        phone_number=stub.phone_number,
+        first_name=stub.first_name,
+        last_name=stub.last_name,
+    )
+
+
 class KycSubmissionFactory(factory.django.DjangoModelFactory[KycSubmission]):
     class Meta:
         model = KycSubmission
@@ -59,6 +70,9 @@ class KycSubmissionFactory(factory.django.DjangoModelFactory[KycSubmission]):
     status = "pending"
     ssn = factory.Sequence(lambda n: f"{100000000 + n:09d}")
     ssn_hash = factory.LazyAttribute(lambda s: pii_hash(s.ssn))
+    email_hash = factory.LazyAttribute(lambda s: submission_hashes_of(s)["email_hash"])
+    phone_hash = factory.LazyAttribute(lambda s: submission_hashes_of(s)["phone_hash"])
+    name_hash = factory.LazyAttribute(lambda s: submission_hashes_of(s)["name_hash"])
     first_name = "Jane"
     last_name = "Doe"
     date_of_birth = dt.date(1985, 10, 2)

@@ -7,7 +7,7 @@ from django.db import connection
 
 from backoffice import admin_tools
 from backoffice.audit.models import AuditEvent
-from participants.models import Participant
+from participants.models import Account, Participant
 from tests.factories import ParticipantFactory
 
 
@@ -35,15 +35,15 @@ def test_past_the_exact_limit_postgresql_estimates(db, monkeypatch):
 
 
 def test_admin_search_matches_identifiers_exactly(persona, db):
-    ParticipantFactory.create(external_id="Acme-42")
-    ParticipantFactory.create(external_id="acme-42x")
+    for account_id in ("firms/F/accounts/Acme-42", "firms/F/accounts/acme-42x"):
+        Account.objects.create(participant=ParticipantFactory.create(), account_id=account_id)
     admin = persona("superuser")
 
     def found(term: str) -> list[str]:
-        response = admin.get("/admin/participants/participant/", {"q": term})
-        return [p.external_id for p in response.context["cl"].result_list]
+        response = admin.get("/admin/participants/account/", {"q": term})
+        return [a.account_id for a in response.context["cl"].result_list]
 
-    assert found("Acme-42") == ["Acme-42"]
-    assert found("acme-42") == []  # identifiers are case-sensitive, so an index can answer
-    assert found("Acme") == []
+    assert found("firms/F/accounts/Acme-42") == ["firms/F/accounts/Acme-42"]
+    assert found("firms/F/accounts/acme-42") == []  # case-sensitive, so an index can answer
+    assert found("firms/F/accounts/Acme") == []
     assert Participant.objects.count() == 2

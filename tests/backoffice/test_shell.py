@@ -24,17 +24,23 @@ def test_home_says_who_is_signed_in_with_which_roles(persona):
 def test_navigation_follows_the_roles(persona):
     assert nav_labels(persona("support").get("/").content.decode()) == [
         "Home",
+        "Participants",
         "Onboarding",
         "Exchange health",
         "Admin",
     ]
     assert nav_labels(persona("compliance").get("/").content.decode()) == [
         "Home",
+        "Participants",
         "Onboarding",
         "Audit",
         "Admin",
     ]
-    assert nav_labels(persona("treasury").get("/").content.decode()) == ["Home", "Admin"]
+    assert nav_labels(persona("treasury").get("/").content.decode()) == [
+        "Home",
+        "Participants",
+        "Admin",
+    ]
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, db):

@@ -65,9 +65,10 @@ def test_support_sees_the_charts_without_script_or_style(db, persona):
     assert "<polyline " in html
     assert "1 of 2 calls failed (50.0%)" in html
     assert " style=" not in html
-    # The only script is htmx from our own static files; the charts are plain SVG.
+    # The only scripts are htmx and the shell's, from our own static files; the charts are SVG.
     assert re.findall(r"<script[^>]*>", html) == [
-        '<script src="/static/django_htmx/htmx-2.min.js" defer>'
+        '<script src="/static/django_htmx/htmx-2.min.js" defer>',
+        '<script src="/static/js/shell.js" defer>',
     ]
 
 
