@@ -183,18 +183,6 @@ def _cancel(ctx: Ctx, db: sqlite3.Connection, body: dict[str, Any]) -> dict[str,
     return {}
 
 
-def cancel_order(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.body()
-    with ctx.env.store.write() as db:
-        return _cancel(ctx, db, body)
-
-
-def cancel_order_list(ctx: Ctx) -> dict[str, Any]:
-    requests = _requests(ctx.body())
-    with ctx.env.store.write() as db:
-        return {"responses": _each(requests, lambda item: _cancel(ctx, db, item))}
-
-
 def _replacement(body: dict[str, Any], clord_id: str) -> book.Replacement:
     price = wire.int64(body.get("price"), "price", default=0)
     qty = wire.int64(body.get("order_qty"), "orderQty", default=0)
@@ -230,16 +218,28 @@ def _replace(ctx: Ctx, db: sqlite3.Connection, body: dict[str, Any]) -> dict[str
     return {}
 
 
-def replace_order(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.body()
-    with ctx.env.store.write() as db:
-        return _replace(ctx, db, body)
+Apply = Callable[[Ctx, sqlite3.Connection, dict[str, Any]], dict[str, Any]]
 
 
-def replace_order_list(ctx: Ctx) -> dict[str, Any]:
-    requests = _requests(ctx.body())
-    with ctx.env.store.write() as db:
-        return {"responses": _each(requests, lambda item: _replace(ctx, db, item))}
+def _one_and_list(apply: Apply) -> tuple[Callable[[Ctx], Any], Callable[[Ctx], Any]]:
+    """The handlers of an operation and of its list form (`{"requests": [...]}`, answered by
+    `{"responses": [...]}`), each in one transaction."""
+
+    def one(ctx: Ctx) -> dict[str, Any]:
+        body = ctx.body()
+        with ctx.env.store.write() as db:
+            return apply(ctx, db, body)
+
+    def many(ctx: Ctx) -> dict[str, Any]:
+        requests = _requests(ctx.body())
+        with ctx.env.store.write() as db:
+            return {"responses": _each(requests, lambda item: apply(ctx, db, item))}
+
+    return one, many
+
+
+cancel_order, cancel_order_list = _one_and_list(_cancel)
+replace_order, replace_order_list = _one_and_list(_replace)
 
 
 def open_orders(ctx: Ctx) -> dict[str, Any]:

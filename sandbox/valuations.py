@@ -1,5 +1,6 @@
 """Valuations (API.md 5.4 "Valuations", ValuationAPI, scope read:positions): positions marked to a
-price, now or at a point in time, for one account or, in a statement, for many at once.
+price, now or at a point in time, for one account or, in a statement, for many at once; and the
+legacy account summaries (one, a batch, a download) over the same figures.
 
 The docs name the fields but not their units; the sandbox's choices:
 
@@ -30,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from sandbox import downloads, instruments, wire
 from sandbox.engine.fixedpoint import InstrumentSpec, round_half_even_div
-from sandbox.errors import invalid
+from sandbox.errors import ApiError, invalid
 from sandbox.positions import AsOf, as_of, holdings, query_as_of
 from sandbox.routing import PID_OPTIONAL, PID_REQUIRED, Ctx, Route
 
@@ -218,18 +219,26 @@ def valuation_positions_download(ctx: Ctx) -> Response:
     return downloads.csv_response(downloads.BYTES, POSITION_COLUMNS, rows)
 
 
-def statement_download(ctx: Ctx) -> Response:
-    """One statement row per account named, in the order named (API.md 5.4's columns)."""
-    body = ctx.body()
-    names = body.get("names")
+def _names(names: Any) -> list[str]:
     if not isinstance(names, list) or not names:
         raise invalid("names is required")
-    accounts = ctx.scoped_accounts([wire.text(n, "names") for n in names], "names")
-    point = as_of(body.get("as_of_time"), body.get("as_of_date"))
-    marks = Marks(ctx.db, mark_type(body.get("mark_price_type")), point)
+    return [wire.text(n, "names") for n in names]
+
+
+def _by_account(
+    ctx: Ctx, accounts: list[str], point: AsOf | None
+) -> dict[str, list[dict[str, Any]]]:
     by_account: dict[str, list[dict[str, Any]]] = {a: [] for a in accounts}
     for position in holdings(ctx.db, accounts, point):
         by_account[position["account"]].append(position)
+    return by_account
+
+
+def _statement(ctx: Ctx, names: list[str], point: AsOf | None, kind: str) -> Response:
+    """One statement row per account named, in the order named (API.md 5.4's columns)."""
+    accounts = ctx.scoped_accounts(names, "names")
+    marks = Marks(ctx.db, kind, point)
+    by_account = _by_account(ctx, accounts, point)
 
     def rows() -> Iterator[list[object]]:
         for account, found in by_account.items():
@@ -243,6 +252,49 @@ def statement_download(ctx: Ctx) -> Response:
     return downloads.csv_response(downloads.BYTES, STATEMENT_COLUMNS, rows())
 
 
+def statement_download(ctx: Ctx) -> Response:
+    body = ctx.body()
+    point = as_of(body.get("as_of_time"), body.get("as_of_date"))
+    return _statement(ctx, _names(body.get("names")), point, mark_type(body.get("mark_price_type")))
+
+
+def accounts_download(ctx: Ctx) -> Response:
+    """[legacy] The statement by GET (`names` repeated in the query) or by POST (as the
+    statement download)."""
+    if ctx.request.method == "POST":
+        return statement_download(ctx)
+    names, point = _names(ctx.query_list("names")), query_as_of(ctx)
+    return _statement(ctx, names, point, mark_type(ctx.query("mark_price_type")))
+
+
+def account_valuation(ctx: Ctx) -> dict[str, Any]:
+    """[legacy] GET /v1/valuations/accounts: one account's summary and where its prices came
+    from."""
+    account, found, marks = _position_read(ctx)
+    return {"summary": _summary(account, found, marks), "priceSource": _source(found, marks)}
+
+
+def batch_get(ctx: Ctx) -> dict[str, Any]:
+    """[legacy] POST /v1/valuations/accounts:batchGet: the summaries of many accounts, an error
+    for each one the caller may not see (instead of refusing the call)."""
+    body = ctx.body()
+    point = as_of(body.get("as_of_time"), body.get("as_of_date"))
+    marks = Marks(ctx.db, mark_type(body.get("mark_price_type")), point)
+    visible: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for name in _names(body.get("names")):
+        try:
+            visible.append(ctx.own_account(name, "names"))
+        except ApiError as exc:
+            errors.append({"account": name, "code": int(exc.code), "message": exc.message})
+    by_account = _by_account(ctx, visible, point)
+    return {
+        "summaries": [_summary(a, found, marks) for a, found in by_account.items()],
+        "errors": errors,
+        "valuationTime": marks.time,
+    }
+
+
 def _route(path: str, method: str, handler: Any, pid: str = PID_REQUIRED) -> Route:
     return Route(path, (method,), handler, scope="read:positions", pid=pid, family="positions")
 
@@ -251,4 +303,14 @@ ROUTES = [
     _route("/v1/valuations/positions", "GET", valuation_positions),
     _route("/v1/valuations/positions/download", "GET", valuation_positions_download),
     _route("/v1/valuations/accounts/statement/download", "POST", statement_download, PID_OPTIONAL),
+    _route("/v1/valuations/accounts", "GET", account_valuation),
+    _route("/v1/valuations/accounts:batchGet", "POST", batch_get, PID_OPTIONAL),
+    Route(
+        "/v1/valuations/accounts/download",
+        ("GET", "POST"),
+        accounts_download,
+        scope="read:positions",
+        pid=PID_OPTIONAL,
+        family="positions",
+    ),
 ]

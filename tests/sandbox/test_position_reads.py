@@ -248,3 +248,30 @@ def test_valuation_positions_download(partner: Partner) -> None:
     assert [
         (r["symbol"], r["net_position"], r["mark_price"], r["unrealized_pnl"]) for r in rows
     ] == [("val-dl", "10", "40", "0")]
+
+
+def test_legacy_account_summaries(partner: Partner) -> None:
+    market(partner, "val-legacy")
+    seller, buyer = trader(partner), trader(partner)
+    trade(partner, "val-legacy", seller, buyer, 10, 40)
+    one = partner.get("/v1/valuations/accounts", pid=buyer[0], name=buyer[1]).json()
+    assert (one["summary"]["totalCost"], one["priceSource"]) == ("4.00", "LAST_TRADE")
+    other = register_partner(partner.base)
+    _, stranger = trader(other)
+    batch = partner.post(
+        "/v1/valuations/accounts:batchGet", {"names": [seller[1], stranger, buyer[1]]}
+    ).json()
+    assert [s["account"] for s in batch["summaries"]] == [seller[1], buyer[1]]
+    assert [s["totalCost"] for s in batch["summaries"]] == ["-4.00", "4.00"]
+    assert batch["errors"] == [
+        {
+            "account": stranger,
+            "code": 7,
+            "message": "permission denied: names does not belong to the caller",
+        }
+    ]
+    rows = csv_file(partner.get("/v1/valuations/accounts/download", names=[buyer[1], seller[1]]))
+    assert [(r["account"], r["total_market_value"]) for r in rows] == [
+        (buyer[1], "4.00"),
+        (seller[1], "-4.00"),
+    ]
