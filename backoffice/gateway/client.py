@@ -75,7 +75,7 @@ from backoffice.gateway.errors import (
 from backoffice.gateway.inputs import KycApplication, VendorOrder
 from backoffice.gateway.paging import Pages
 from backoffice.gateway.parsing import Fields
-from backoffice.gateway.ratelimit import RateLimiter
+from backoffice.gateway.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from backoffice.gateway.recording import CallAttempt, CallContext, CallRecorder, DatabaseRecorder
 from backoffice.gateway.retry import backoff_delay
 from backoffice.gateway.rpc import ConnectJsonChannel, RpcChannel
@@ -133,7 +133,7 @@ class Gateway:
         settings: GatewaySettings,
         transport: Transport,
         tokens: TokenManager | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         recorder: CallRecorder | None = None,
         rpc: RpcChannel | None = None,
         scales: ScaleBook | None = None,
@@ -143,7 +143,7 @@ class Gateway:
         self.settings = settings
         self.transport = transport
         self.tokens = tokens or TokenManager(settings, transport, sleep=sleep)
-        self.limiter = limiter or RateLimiter(enabled=settings.rate_limits, sleep=sleep)
+        self.limiter: Limiter = limiter or RateLimiter(enabled=settings.rate_limits, sleep=sleep)
         self.recorder: CallRecorder = recorder or DatabaseRecorder()
         self.rpc = rpc or ConnectJsonChannel(transport, settings.environment.api_url)
         self.scales = scales or ScaleBook()
@@ -151,15 +151,19 @@ class Gateway:
         self._sleep = sleep
 
     def using(
-        self, *, recorder: CallRecorder | None = None, policy: CallPolicy | None = None
+        self,
+        *,
+        recorder: CallRecorder | None = None,
+        policy: CallPolicy | None = None,
+        limiter: Limiter | None = None,
     ) -> Gateway:
-        """The same client (session, token, limits, scales) recording through `recorder`, or
-        calling under `policy` (settings.staff or settings.job)."""
+        """The same client (session, token, limits, scales) recording through `recorder`,
+        calling under `policy` (settings.staff or settings.job), or pacing with `limiter`."""
         return Gateway(
             settings=self.settings,
             transport=self.transport,
             tokens=self.tokens,
-            limiter=self.limiter,
+            limiter=limiter or self.limiter,
             recorder=recorder or self.recorder,
             rpc=self.rpc,
             scales=self.scales,
@@ -941,8 +945,11 @@ def process_gateway() -> Gateway:
     with _lock:
         if _default is None:
             settings = load_settings()
+            # The exchange's limits are the firm's: every process paces against one schedule.
             _default = Gateway(
-                settings=settings, transport=RequestsTransport(verify=settings.tls_verify)
+                settings=settings,
+                transport=RequestsTransport(verify=settings.tls_verify),
+                limiter=SharedRateLimiter(scope=settings.client_id, enabled=settings.rate_limits),
             )
         return _default
 

@@ -66,3 +66,14 @@ class GatewayCall(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.outcome == self.OK
+
+
+class RateLimitSlot(models.Model):
+    """The schedule of one client-side rate limit, shared by every process (ratelimit.py): when
+    the family's next slot opens, in wall-clock seconds."""
+
+    key = models.CharField(max_length=200, primary_key=True, help_text="firm/family")
+    tat = models.FloatField(help_text="When the next call may go, less what a burst allows.")
+
+    def __str__(self) -> str:
+        return self.key
