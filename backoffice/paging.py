@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
 
+from backoffice.inputs import parse_id
+
 M = TypeVar("M", bound=Model)
 
 
@@ -39,8 +41,7 @@ class KeysetPage(Generic[M]):
 
 
 def _cursor(query: QueryDict, name: str) -> int | None:
-    value = query.get(name, "")
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    return parse_id(query.get(name, ""))
 
 
 def keyset_page(

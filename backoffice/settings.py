@@ -227,6 +227,14 @@ if SSO_MODE == "assertion":
     for _name in ("SSO_ASSERTION_ISSUER", "SSO_ASSERTION_AUDIENCE"):
         if not globals()[_name]:
             raise ImproperlyConfigured(f"{_name} is required when SSO_MODE=assertion.")
+    # Public-key algorithms only: with an HMAC one allowed, whoever holds the public key (anyone)
+    # could sign assertions. "none" is not an algorithm.
+    _symmetric = [a for a in SSO_ASSERTION_ALGORITHMS if not a.startswith(("RS", "PS", "ES", "Ed"))]
+    if _symmetric:
+        raise ImproperlyConfigured(
+            f"SSO_ASSERTION_ALGORITHMS may list public-key algorithms only (RS*, PS*, ES*, EdDSA); "
+            f"remove {', '.join(_symmetric)}."
+        )
     if not (SSO_ASSERTION_PUBLIC_KEY_FILE or SSO_ASSERTION_JWKS_FILE):
         raise ImproperlyConfigured(
             "SSO_ASSERTION_PUBLIC_KEY_FILE or SSO_ASSERTION_JWKS_FILE is required when "

@@ -10,6 +10,10 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice.fields import IdField, IdListField, RecentDateTimeField, StrictBooleanField
+from backoffice.inputs import ascii_digits
+from participants.models import KycStatus
+
 US_STATES = [
     "AL",
     "AK",
@@ -65,8 +69,9 @@ US_STATES = [
 ]
 # Most states set the age of majority at 18; these set it higher.
 AGE_OF_MAJORITY = {"AL": 19, "NE": 19, "MS": 21}
-EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,48}$")
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+# Matched whole (fullmatch): ASCII only, and no trailing newline slips past a `$`.
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,48}")
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 def age_on(date_of_birth: dt.date, day: dt.date) -> int:
@@ -101,14 +106,16 @@ class IntakeForm(forms.Form):
     session_token = forms.CharField(
         max_length=500, required=False, help_text="Digital Intelligence token from the sign-up app."
     )
-    docv_eligible = forms.BooleanField(
+    docv_eligible = StrictBooleanField(
         label="Allow a document check",
         required=False,
         help_text="Let the exchange ask for a photo ID instead of deciding on data alone.",
     )
-    agreement_accepted = forms.BooleanField(label="The participant accepted the agreement")
-    agreement_signed_at = forms.DateTimeField(
+    agreement_accepted = StrictBooleanField(label="The participant accepted the agreement")
+    # Accepted at sign-up, which comes shortly before the intake: a year back at most.
+    agreement_signed_at = RecentDateTimeField(
         label="Accepted at",
+        max_age=dt.timedelta(days=365),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
@@ -121,21 +128,21 @@ class IntakeForm(forms.Form):
 
     def clean_external_id(self) -> str:
         value: str = self.cleaned_data["external_id"].strip()
-        if not EXTERNAL_ID.match(value):
+        if not EXTERNAL_ID.fullmatch(value):
             raise forms.ValidationError(
                 "Use letters, digits, dot, dash or underscore, starting with a letter or digit."
             )
         return value
 
     def clean_ssn(self) -> str:
-        digits = re.sub(r"[\s-]", "", self.cleaned_data["ssn"])
-        if not re.fullmatch(r"\d{9}", digits):
-            raise forms.ValidationError("An SSN has exactly nine digits.")
+        digits = re.sub(r"[ -]", "", self.cleaned_data["ssn"])
+        if not ascii_digits(digits, length=9):
+            raise forms.ValidationError("An SSN has exactly nine digits, 0-9.")
         return digits
 
     def clean_phone_number(self) -> str:
-        value = re.sub(r"[\s().-]", "", self.cleaned_data["phone_number"])
-        if not E164.match(value):
+        value = re.sub(r"[ ().-]", "", self.cleaned_data["phone_number"])
+        if not E164.fullmatch(value):
             raise forms.ValidationError(
                 "Give the number in E.164 form: + and country code, e.g. +12125551234."
             )
@@ -143,8 +150,8 @@ class IntakeForm(forms.Form):
 
     def clean_postal_code(self) -> str:
         value: str = self.cleaned_data["postal_code"].strip()
-        if not re.fullmatch(r"\d{5}", value):
-            raise forms.ValidationError("A ZIP code has five digits.")
+        if not ascii_digits(value, length=5):
+            raise forms.ValidationError("A ZIP code has five digits, 0-9.")
         return value
 
     def clean_date_of_birth(self) -> dt.date:
@@ -154,12 +161,6 @@ class IntakeForm(forms.Form):
             raise forms.ValidationError("The date of birth must be in the past.")
         if age_on(value, today) > 120:
             raise forms.ValidationError("The date of birth is more than 120 years ago.")
-        return value
-
-    def clean_agreement_signed_at(self) -> dt.datetime:
-        value: dt.datetime = self.cleaned_data["agreement_signed_at"]
-        if value > timezone.now() + dt.timedelta(minutes=5):
-            raise forms.ValidationError("The acceptance time cannot be in the future.")
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -185,3 +186,21 @@ class RevealForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Note")
+
+
+class QueueFilterForm(forms.Form):
+    """The onboarding queue's filters, from the query string."""
+
+    status = forms.ChoiceField(required=False, choices=[("", "Open"), *KycStatus.choices])
+    assignee = forms.CharField(required=False, max_length=150, strip=False)
+    overdue = StrictBooleanField(required=False)
+
+
+class AssignForm(forms.Form):
+    """Assigning submissions: the ticked ones (`submission`) or a row's own button (`assign_one`),
+    to `assignee` ("me", "" for nobody, or a username)."""
+
+    submission = IdListField(required=False)
+    assign_one = IdField(required=False)
+    assignee = forms.CharField(required=False, max_length=150, strip=False)
+    next = forms.CharField(required=False, max_length=2000, strip=False)

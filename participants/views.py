@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +30,7 @@ from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
 from participants import selectors, services
 from participants.errors import OnboardingError
-from participants.forms import IntakeForm, NoteForm, RevealForm
+from participants.forms import AssignForm, IntakeForm, NoteForm, QueueFilterForm, RevealForm
 from participants.models import OPEN_STATUSES, KycSubmission, Participant
 from participants.presenters import identity_rows, masked_identity, participant_row
 from participants.selectors import FirmNotSetUp, QueueFilters
@@ -36,6 +38,8 @@ from participants.webhooks import kyc_webhook_receive
 
 S = KycSubmission.Status
 PAGE_SIZE = 50
+# Pages an action may send back to: our onboarding pages, by path and query, nothing else.
+BACK_TO = re.compile(r"/onboarding/[A-Za-z0-9/_.~%=&+?-]*")
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -44,25 +48,37 @@ def _user(request: HtmxHttpRequest) -> User:
     return user
 
 
-def _filters(request: HtmxHttpRequest) -> QueueFilters:
-    status = request.GET.get("status", "")
+def _filters(request: HtmxHttpRequest) -> tuple[QueueFilters | None, list[str]]:
+    """The queue's filters, or None and what is wrong with them, each error naming its field."""
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        return None, [
+            f"{form[name].label}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
+    data = form.cleaned_data
     return QueueFilters(
-        status=status if status in S.values else "",
-        assignee=request.GET.get("assignee", "")[:150],
-        overdue=request.GET.get("overdue") == "1",
-    )
+        status=data["status"], assignee=data["assignee"], overdue=data["overdue"]
+    ), []
 
 
 @require_GET
 @permission_required("participants.view_kycsubmission")
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
-    filters = _filters(request)
-    page = keyset_page(
-        selectors.queue(filters=filters, user=user),
-        query=request.GET,
-        size=PAGE_SIZE,
-        newest_first=False,
+    filters, filter_errors = _filters(request)
+    # Filters that make no sense show their errors and no rows: unfiltered rows under an error
+    # would read as the answer to the question asked.
+    page = (
+        keyset_page(
+            selectors.queue(filters=filters, user=user),
+            query=request.GET,
+            size=PAGE_SIZE,
+            newest_first=False,
+        )
+        if filters is not None
+        else None
     )
     sla = selectors.sla_deadline_cutoff()
     items = [
@@ -71,14 +87,15 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
             "identity": masked_identity(s),
             "overdue": s.created_at < sla,
         }
-        for s in page.rows
+        for s in (page.rows if page else [])
     ]
     counts = selectors.open_counts_by_status()
     context_data = {
         "items": items,
         "page": page,
-        "filters": filters,
-        "querystring": page.querystring,
+        "filters": filters or QueueFilters(),
+        "filter_errors": filter_errors,
+        "querystring": page.querystring if page else "",
         "status_tabs": [
             (value, label, counts.get(value, 0) if value in OPEN_STATUSES else None)
             for value, label in S.choices
@@ -101,11 +118,16 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 @permission_required("participants.change_kycsubmission")
 def assign(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
-    ids = [int(v) for v in request.POST.getlist("submission") if v.isdigit()]
-    target = request.POST.get("assignee", "")
-    one = request.POST.get("assign_one", "")
-    if one.isdigit():  # a row's own "Assign to me" button
-        ids, target = [int(one)], "me"
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            messages.error(request, f"{name}: {' '.join(str(error) for error in errors)}")
+        return redirect(_back(request))
+    data = form.cleaned_data
+    ids: list[int] = data["submission"]
+    target: str = data["assignee"]
+    if data["assign_one"] is not None:  # a row's own "Assign to me" button
+        ids, target = [data["assign_one"]], "me"
     assignee: User | None
     if target == "me":
         assignee = user
@@ -128,9 +150,11 @@ def assign(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _back(request: HtmxHttpRequest) -> str:
-    """Where an action returns: the page it came from, if it is one of ours."""
+    """Where an action returns: the page it came from, if it is one of our onboarding pages."""
     nxt = request.POST.get("next", "")
-    return nxt if nxt.startswith("/onboarding/") else reverse("participants:queue")
+    if len(nxt) <= 2000 and BACK_TO.fullmatch(nxt) and "//" not in nxt:
+        return nxt
+    return reverse("participants:queue")
 
 
 @permission_required("participants.add_kycsubmission")
@@ -349,10 +373,15 @@ class _Echo:
 
 @require_GET
 @permission_required("participants.view_kycsubmission")
-def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     """The queue as CSV, masked exactly as on screen, streamed so that size does not matter."""
     user = _user(request)
-    rows = selectors.queue(filters=_filters(request), user=user).iterator(chunk_size=500)
+    filters, filter_errors = _filters(request)
+    if filters is None:
+        return HttpResponseBadRequest(
+            "\n".join(filter_errors), content_type="text/plain; charset=utf-8"
+        )
+    rows = selectors.queue(filters=filters, user=user).iterator(chunk_size=500)
     sla = selectors.sla_deadline_cutoff()
     writer = csv.writer(_Echo())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -10,16 +9,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
+from backoffice.inputs import InputRefused
 from participants.errors import OnboardingError
 from participants.models import Firm, KycSubmission, WebhookDelivery
 from participants.outcomes import KycOutcome
 from participants.selectors import FirmNotSetUp, current_firm
 from participants.services import kyc_outcome_apply
+from participants.webhook_payloads import KYC_EVENTS, MAX_BODY_BYTES, parse_kyc_event
 from participants.webhook_signatures import SignatureRefused, verify
 
 logger = logging.getLogger(__name__)
-
-KYC_EVENTS = {"kyc.approved", "kyc.rejected"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,8 @@ class Receipt:
 
 
 def kyc_webhook_receive(*, headers: dict[str, str], body: bytes) -> Receipt:
+    if len(body) > MAX_BODY_BYTES:  # before any work: no KYC event comes near this size
+        return Receipt(413, "body_too_large")
     try:
         firm = current_firm()
     except FirmNotSetUp:
@@ -44,26 +45,13 @@ def kyc_webhook_receive(*, headers: dict[str, str], body: bytes) -> Receipt:
         logger.warning("KYC webhook refused: %s", exc.reason)
         return Receipt(401, exc.reason)
     try:
-        event = _parse(body)
-    except ValueError as exc:
-        logger.warning("KYC webhook %s refused: malformed body (%s)", webhook_id, exc)
-        return Receipt(400, "malformed_body")
+        event = parse_kyc_event(webhook_id=webhook_id, body=body)
+    except InputRefused as exc:
+        # Signed, so the exchange sent it: the reason tells its operators (and ours) what to fix.
+        reason = f"{exc.reason}:{exc.field}" if exc.field else exc.reason
+        logger.warning("KYC webhook refused: %s", reason)
+        return Receipt(400, reason)
     return _apply(firm=firm, webhook_id=webhook_id, event=event)
-
-
-def _parse(body: bytes) -> dict[str, Any]:
-    try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError("not JSON") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("event_type"), str):
-        raise ValueError("no event_type")
-    data = event.get("data", {})
-    if not isinstance(data, dict):
-        raise ValueError("data is not an object")
-    if event["event_type"] in KYC_EVENTS and not isinstance(data.get("external_id"), str):
-        raise ValueError("no data.external_id")
-    return event
 
 
 @transaction.atomic(durable=True)
@@ -72,12 +60,12 @@ def _apply(*, firm: Firm, webhook_id: str, event: dict[str, Any]) -> Receipt:
     marked seen, and the exchange's retry will be processed."""
     event_type: str = event["event_type"]
     data: dict[str, Any] = event.get("data", {})
-    external_id = str(data.get("external_id", ""))[:49]
+    external_id = data.get("external_id", "")
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
-                webhook_id=webhook_id[:100],
-                event_type=event_type[:40],
+                webhook_id=webhook_id,
+                event_type=event_type,
                 external_id=external_id,
                 outcome="received",
             )
@@ -90,7 +78,7 @@ def _apply(*, firm: Firm, webhook_id: str, event: dict[str, Any]) -> Receipt:
         actor=None,
         action="participants.webhook.received",
         target=delivery,
-        payload={"event_type": event_type[:40], "outcome": outcome},
+        payload={"event_type": event_type, "outcome": outcome},
     )
     return Receipt(200, outcome)
 
@@ -113,7 +101,7 @@ def _outcome(*, firm: Firm, event_type: str, data: dict[str, Any], external_id: 
         participant_id=str(data.get("provisioned_participant", "")),
         account_id=str(data.get("provisioned_account", "")),
         rejection_reason=str(data.get("rejection_reason", "")),
-        exchange_status=str(data.get("status", ""))[:32],
+        exchange_status=str(data.get("status", "")),
     )
     try:
         with transaction.atomic():

@@ -1,5 +1,7 @@
 from django import forms
 
+from backoffice.fields import PlausibleDateField
+
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, label="Actor")
@@ -9,10 +11,10 @@ class AuditFilterForm(forms.Form):
         label="Action",
         help_text="A code or a prefix, e.g. identity",
     )
-    date_from = forms.DateField(
+    date_from = PlausibleDateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = PlausibleDateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 

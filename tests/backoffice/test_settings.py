@@ -52,6 +52,15 @@ def run_django(
         ({"SSO_TRUSTED_PROXIES": None}, "SSO_TRUSTED_PROXIES (CIDRs) is required"),
         ({"SSO_MODE": "local"}, "SSO_MODE=local (password sign-in) is for development"),
         ({"SSO_MODE": "assertion"}, "SSO_ASSERTION_ISSUER is required"),
+        (
+            {
+                "SSO_MODE": "assertion",
+                "SSO_ASSERTION_ISSUER": "https://sso.example",
+                "SSO_ASSERTION_AUDIENCE": "backoffice",
+                "SSO_ASSERTION_ALGORITHMS": "RS256,HS256,none",
+            },
+            "SSO_ASSERTION_ALGORITHMS may list public-key algorithms only",
+        ),
         ({"PII_ENCRYPTION_KEYS": None}, "PII_ENCRYPTION_KEYS is not set"),
         ({"PII_HASH_KEY": None}, "PII_HASH_KEY is not set"),
     ],

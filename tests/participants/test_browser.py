@@ -45,7 +45,7 @@ def test_intake_to_approval(compliance_page: Page, live_server, live_exchange, t
     page.get_by_label("The participant accepted the agreement").check()
     page.get_by_role("button", name="Submit to the exchange").click()
 
-    expect(page.get_by_text("A ZIP code has five digits.")).to_be_visible()
+    expect(page.get_by_text("A ZIP code has five digits, 0-9.")).to_be_visible()
     assert not KycSubmission.objects.exists()
     page.get_by_label("ZIP code").fill("10001")
     page.get_by_role("button", name="Submit to the exchange").click()

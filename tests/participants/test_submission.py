@@ -243,8 +243,8 @@ def test_bad_input_over_htmx_returns_the_form_with_errors_and_writes_nothing(
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<form id="intake-form"')
-    assert "An SSN has exactly nine digits." in html
-    assert "A ZIP code has five digits." in html
+    assert "An SSN has exactly nine digits, 0-9." in html
+    assert "A ZIP code has five digits, 0-9." in html
     assert not Participant.objects.exists()
     assert not exchange.started
 

@@ -123,9 +123,13 @@ def test_the_previous_secret_still_works_during_rotation(client, waiting, firm):
         ),
         ({"timestamp": int(time.time()) - 400}, 401, b"stale_timestamp"),
         ({"timestamp": int(time.time()) + 400}, 401, b"stale_timestamp"),
-        ({"body": b"{not json"}, 400, b"malformed_body"),
-        ({"body": b'{"event_type": "kyc.approved", "data": []}'}, 400, b"malformed_body"),
-        ({"body": b'{"event_type": "kyc.approved", "data": {}}'}, 400, b"malformed_body"),
+        ({"body": b"{not json"}, 400, b"malformed_json"),
+        ({"body": b'{"event_type": "kyc.approved", "data": []}'}, 400, b"bad_field:data"),
+        (
+            {"body": b'{"event_type": "kyc.approved", "data": {}}'},
+            400,
+            b"bad_field:data.external_id",
+        ),
     ],
 )
 def test_bad_deliveries_are_refused_changing_nothing_and_logging_no_pii(

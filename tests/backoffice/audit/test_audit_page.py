@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backoffice.audit.models import AuditEvent
 from backoffice.audit.selectors import PAGE_SIZE
 
@@ -115,3 +117,20 @@ def test_the_page_costs_the_same_queries_whatever_the_row_count(persona, django_
     make_events(200)
     with django_assert_num_queries(len(few.captured_queries)):
         client.get("/audit/")
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("date_from=0001-01-01", "Give a date between 1900 and 2100."),
+        ("date_to=9999-12-31", "Give a date between 1900 and 2100."),
+        ("actor=" + "a" * 151, "Ensure this value has at most 150 characters"),
+        ("action=x%00y", "Null characters are not allowed."),
+    ],
+)
+def test_filters_that_do_not_fit_are_refused_naming_the_field(persona, query, error):
+    response = persona("compliance").get(f"/audit/?{query}")
+
+    assert response.status_code == 200
+    assert response.context["page"] is None
+    assert error in response.content.decode()

@@ -7,36 +7,12 @@ import time
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.models import User
 from django.test import Client
 
 from backoffice.audit.models import AuditEvent
-
-ISSUER = "https://sso.corp.example"
-AUDIENCE = "backoffice"
-HEADER = "X-Auth-Request-Assertion"
-
-
-@pytest.fixture(scope="module")
-def signing_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def assertion_mode(settings, tmp_path, signing_key):
-    pem = signing_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    key_file = tmp_path / "proxy.pem"
-    key_file.write_bytes(pem)
-    settings.SSO_MODE = "assertion"
-    settings.SSO_ASSERTION_PUBLIC_KEY_FILE = str(key_file)
-    settings.SSO_ASSERTION_JWKS_FILE = ""
-    settings.SSO_ASSERTION_ISSUER = ISSUER
-    settings.SSO_ASSERTION_AUDIENCE = AUDIENCE
-    return settings
+from tests.backoffice.identity.conftest import AUDIENCE, ISSUER
 
 
 def assertion(key, **overrides):
