@@ -16,7 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"navigation": [], "search_enabled": False}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for label, url_name, permission in settings.BACKOFFICE_NAVIGATION:
         if permission and not has_permission(user, permission):
             continue
@@ -24,9 +24,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        entries.append({"label": label, "url": url, "active": active})
+        entries.append({"label": label, "url": url, "active": False})
+    # The entry whose address is the longest start of this page's: /onboarding/participants/1/
+    # is under Participants, not under Onboarding as well.
+    under = [e for e in entries if request.path == e["url"] or _within(request.path, e["url"])]
+    if under:
+        max(under, key=lambda e: len(e["url"]))["active"] = True
     if user.is_staff:
         entries.append({"label": "Admin", "url": reverse("admin:index"), "active": False})
     searchable = any(has_permission(user, perm) for _, perm in settings.BACKOFFICE_SEARCH)
     return {"navigation": entries, "search_enabled": searchable}
+
+
+def _within(path: str, url: str) -> bool:
+    return url != "/" and path.startswith(url)

@@ -358,10 +358,15 @@ def kyc_outcome_apply(
         # The exchange has answered: whatever went wrong sending it no longer applies.
         "last_error": "",
         "send_deadline": None,
-        "decision": outcome.decision or locked.decision,
-        "exchange_status": outcome.exchange_status or locked.exchange_status,
-        "exchange_sub_status": outcome.sub_status or locked.exchange_sub_status,
     }
+    if outcome.decision or outcome.exchange_status or outcome.sub_status:
+        # The exchange's codes come from one answer, never a mix of an old one and a new one
+        # (a webhook carries a status but no decision: "REVIEW" must not outlive the approval).
+        updates |= {
+            "decision": outcome.decision,
+            "exchange_status": outcome.exchange_status,
+            "exchange_sub_status": outcome.sub_status,
+        }
     if outcome.rejection_reason:
         updates["rejection_reason"] = outcome.rejection_reason[:200]
     if target == S.DOCUMENT_CHECK:

@@ -45,6 +45,8 @@ ALLOWED: dict[str, set[str]] = {
     S.WITHDRAWN: set(),
 }
 
+# The states a decision of the exchange puts a submission in.
+EXCHANGE_DECISIONS = frozenset(_EXCHANGE_OUTCOMES)
 OPEN_AT_EXCHANGE = frozenset(
     {S.AWAITING_PROVISIONING, S.DOCUMENT_CHECK, S.MANUAL_REVIEW, S.RESUBMIT}
 )

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -24,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from backoffice import clock, context
 from backoffice.audit.services import audit_record
-from backoffice.htmx import render_page
+from backoffice.htmx import render_page, wants_partial
 from backoffice.http import HtmxHttpRequest
 from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
@@ -34,6 +36,7 @@ from participants.forms import AssignForm, IntakeForm, NoteForm, QueueFilterForm
 from participants.models import OPEN_STATUSES, KycSubmission, Participant
 from participants.presenters import identity_rows, masked_identity, participant_row
 from participants.selectors import FirmNotSetUp, QueueFilters
+from participants.story import kyc_story, version_of
 from participants.webhooks import kyc_webhook_receive
 
 S = KycSubmission.Status
@@ -238,6 +241,8 @@ def participants(request: HtmxHttpRequest) -> HttpResponse:
 def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     person = selectors.participant_for_user(user=user, pk=pk)
+    if wants_partial(request, "kyc-live"):
+        return _live_check(request, person)
     # KYC detail (masked identity, state, timeline) and notes each need their own permission:
     # whoever lacks one never has those rows read, let alone shown.
     can_see_kyc = has_permission(user, "participants.view_kycsubmission")
@@ -255,6 +260,8 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "earlier": submissions[1:],
         "identity_rows": identity_rows(current) if current else [],
         "history": history,
+        "story": kyc_story(current, history) if current else None,
+        "is_open": current is not None and current.status in OPEN_STATUSES,
         "accounts": list(person.accounts.order_by("created_at"))
         if has_permission(user, "participants.view_account")
         else None,
@@ -271,6 +278,20 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "panels": settings.PARTICIPANT_PAGE_PANELS,
     }
     return render(request, "participants/participant.html", context_data)
+
+
+def _live_check(request: HtmxHttpRequest, person: Participant) -> HttpResponse:
+    """The page's poll while a decision may arrive: nothing if the state is the one the page
+    shows, otherwise a full reload (HX-Refresh), so that every panel tells the new story."""
+    if not has_permission(_user(request), "participants.view_kycsubmission"):
+        raise PermissionDenied
+    latest = KycSubmission.objects.filter(participant=person).only("status", "status_changed_at")
+    current = latest.order_by("-id").first()
+    response = HttpResponse(status=200)
+    if current is None or version_of(current) != request.GET.get("since", ""):
+        response["HX-Refresh"] = "true"
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @never_cache  # Cache-Control: no-store: a value in clear must not outlive this response

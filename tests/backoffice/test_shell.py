@@ -81,3 +81,11 @@ def test_signing_out_ends_the_session_and_is_audited(persona, audit_actions):
 
 def test_signing_out_needs_a_post(persona):
     assert persona("support").get("/signout/").status_code == 405
+
+
+def test_one_menu_entry_is_current_the_most_specific(persona):
+    html = persona("support").get("/onboarding/participants/").content.decode()
+
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', html) == [
+        "/onboarding/participants/"
+    ]
