@@ -223,6 +223,7 @@ def main() -> None:
                 f"written straight to the store in {fill_seconds:.0f} s)"
             )
         process, base, grpc_port = start_sandbox(data)
+        load = os.getloadavg()[0]  # how much else the shared cores were doing
         try:
             elapsed, batches, events = replay(grpc_port, token(base, client_id, key), expected)
             peak = peak_memory(process.pid)
@@ -234,7 +235,8 @@ def main() -> None:
         [
             (
                 f"Run {when} on {machine()}; sandbox in its own process on loopback, default "
-                "batch size (500); other work shared the machine's 2 cores."
+                f"batch size (500); other work shared the machine's 2 cores (load average "
+                f"{load:.1f} as the replay began)."
             ),
             "",
             "| Replay | Executions | Batches | Seconds | Executions/s |",
