@@ -11,6 +11,10 @@ GIL) on a free loopback port, registers a firm with a fresh RSA key, then times 
 2. the gateway shared by 8 threads (the token must still be exchanged once);
 3. `requests.get(...)` per call with a token fetched once: a new connection every time.
 
+Then the same single-threaded gateway and the fresh `requests.get` per call again against a second
+sandbox serving HTTPS with a self-signed certificate (`python -m sandbox tls-cert`): production is
+TLS, and a new handshake per call is what the pooled session saves.
+
 The results are written between the markers in bench/README.md.
 """
 
@@ -71,17 +75,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(
+    data_dir: Path, tls: tuple[Path, Path] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603  (our own interpreter and package)
-        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port),
-         "--data", str(data_dir), "--no-rate-limits"],
-        cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port),
+               "--data", str(data_dir), "--no-rate-limits"]  # fmt: skip
+    if tls is not None:
+        command += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603  (our own interpreter and package)
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify = str(tls[0]) if tls else True
     for _ in range(100):
         try:
-            if requests.get(f"{base}/v1/health", timeout=1).ok:
+            if requests.get(f"{base}/v1/health", timeout=1, verify=verify).ok:
                 return process, base
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -89,7 +96,15 @@ def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the sandbox did not start")
 
 
-def register(base: str) -> tuple[str, rsa.RSAPrivateKey]:
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    subprocess.run(  # noqa: S603  (our own interpreter and package)
+        [sys.executable, "-m", "sandbox", "tls-cert", str(directory)], cwd=ROOT, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return directory / "cert.pem", directory / "key.pem"
+
+
+def register(base: str, verify: bool | str = True) -> tuple[str, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -99,20 +114,25 @@ def register(base: str) -> tuple[str, rsa.RSAPrivateKey]:
         f"{base}/_sandbox/firms",
         json={"firmId": "Bench", "clientId": client_id, "publicKeys": [public.decode()]},
         timeout=10,
+        verify=verify,
     )
     response.raise_for_status()
     return client_id, key
 
 
 def gateway_for(
-    base: str, client_id: str, key: rsa.RSAPrivateKey, recorder: CallRecorder | None = None
+    base: str,
+    client_id: str,
+    key: rsa.RSAPrivateKey,
+    recorder: CallRecorder | None = None,
+    verify: bool | str = True,
 ) -> tuple[Gateway, MemoryRecorder]:
     settings = GatewaySettings(
         environment=Environment("sandbox", base, f"{base}/oauth/token", base),
         client_id=client_id,
         keys=(SigningKey("current", key),),
         connect_timeout=3.05,
-        tls_verify=True,
+        tls_verify=verify,
         backoff_base=1.0,
         backoff_cap=8.0,
         rate_limits=False,
@@ -120,7 +140,11 @@ def gateway_for(
         staff=CallPolicy("staff", max_attempts=1, read_timeout=10.0, max_wait=1.5, backoff=False),
     )
     memory = MemoryRecorder()
-    gateway = Gateway(settings=settings, transport=RequestsTransport(), recorder=recorder or memory)
+    gateway = Gateway(
+        settings=settings,
+        transport=RequestsTransport(verify=settings.tls_verify),
+        recorder=recorder or memory,
+    )
     return gateway, memory
 
 
@@ -128,8 +152,10 @@ def exchanges(recorder: MemoryRecorder) -> int:
     return sum(1 for a in recorder.attempts if a.operation == "token" and a.outcome == "ok")
 
 
-def run_gateway(base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int) -> tuple[float, int]:
-    gateway, recorder = gateway_for(base, client_id, key)
+def run_gateway(
+    base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int, verify: bool | str = True
+) -> tuple[float, int]:
+    gateway, recorder = gateway_for(base, client_id, key, verify=verify)
     gateway.whoami(actor=None)  # warm: one token, one connection
     started = time.perf_counter()
     for _ in range(calls):
@@ -176,16 +202,22 @@ def run_gateway_threads(
 
 
 def run_plain(
-    base: str, client_id: str, key: rsa.RSAPrivateKey, calls: int, *, pooled: bool = False
+    base: str,
+    client_id: str,
+    key: rsa.RSAPrivateKey,
+    calls: int,
+    *,
+    pooled: bool = False,
+    verify: bool | str = True,
 ) -> float:
-    gateway, _recorder = gateway_for(base, client_id, key)
+    gateway, _recorder = gateway_for(base, client_id, key, verify=verify)
     token = gateway.current_token(actor=None).value
     headers = {"Authorization": f"Bearer {token}"}
-    requests.get(f"{base}/v1/whoami", headers=headers, timeout=10).raise_for_status()
+    requests.get(f"{base}/v1/whoami", headers=headers, timeout=10, verify=verify).raise_for_status()
     get = requests.Session().get if pooled else requests.get
     started = time.perf_counter()
     for _ in range(calls):
-        response = get(f"{base}/v1/whoami", headers=headers, timeout=10)
+        response = get(f"{base}/v1/whoami", headers=headers, timeout=10, verify=verify)
         response.raise_for_status()
         response.json()
     return calls / (time.perf_counter() - started)
@@ -214,6 +246,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rounds = 3
+    load = os.getloadavg()[0]  # other work on the machine skews every figure below
     call_command("migrate", verbosity=0)
     with tempfile.TemporaryDirectory() as data:
         process, base = start_sandbox(Path(data))
@@ -232,6 +265,24 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as data:
+        tls = self_signed(Path(data) / "tls")
+        verify = str(tls[0])
+        process, base = start_sandbox(Path(data), tls)
+        try:
+            client_id, key = register(base, verify)
+            tls_single = [
+                run_gateway(base, client_id, key, args.calls, verify) for _ in range(rounds)
+            ]
+            tls_plain = [
+                run_plain(base, client_id, key, args.calls, verify=verify) for _ in range(rounds)
+            ]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    tls_rate = statistics.median(rate for rate, _ in tls_single)
+    tls_exchanges = max(count for _, count in tls_single)
+    tls_plain_rate = statistics.median(tls_plain)
     gw_rate = statistics.median(rate for rate, _ in single)
     db_rate = statistics.median(rate for rate, _ in recorded)
     db_exchanges = max(count for _, count in recorded)
@@ -245,7 +296,8 @@ def main() -> None:
     lines = [
         (
             f"Run {when} on {machine()}; {args.calls} calls of `GET /v1/whoami` each way, median "
-            f"of {rounds} rounds, sandbox in its own process on loopback, rate limits off."
+            f"of {rounds} rounds, sandbox in its own process on loopback, rate limits off; "
+            f"load average {load:.1f} when it began (other work shared the machine's cores)."
         ),
         "",
         "| Client | Calls/s | Token exchanges |",
@@ -271,10 +323,19 @@ def main() -> None:
             f"| plain `requests.get` per call (new connection each time) "
             f"| {plain_rate:,.0f} | 1, fetched once beforehand |"
         ),
+        (
+            f"| over TLS: gateway, 1 thread (one handshake, then the pooled connection) "
+            f"| {tls_rate:,.0f} | at most {tls_exchanges} for {args.calls + 1} calls |"
+        ),
+        (
+            f"| over TLS: plain `requests.get` per call (a new TLS handshake each time) "
+            f"| {tls_plain_rate:,.0f} | 1, fetched once beforehand |"
+        ),
         "",
         (
             f"Gateway / plain `requests.get`: {gw_rate / plain_rate:.2f}x single-threaded; "
-            f"gateway / default pooled session: {gw_rate / pooled_rate:.2f}x."
+            f"gateway / default pooled session: {gw_rate / pooled_rate:.2f}x; over TLS, "
+            f"gateway / `requests.get` per call: {tls_rate / tls_plain_rate:.2f}x."
         ),
     ]
     table = "\n".join(lines)

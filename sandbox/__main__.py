@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="token required on /_sandbox/ (env SANDBOX_ADMIN_TOKEN); unset: loopback only",
     )
+    parser.add_argument("--tls-cert", type=Path, default=None, help="serve HTTPS: certificate PEM")
+    parser.add_argument("--tls-key", type=Path, default=None, help="serve HTTPS: its key PEM")
     parser.add_argument("--verbose", action="store_true")
     simulate = sub.add_parser(
         "simulate",
@@ -51,7 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--days", type=float, default=5.0, help="with --bulk: history length")
     simulate.add_argument("--orders", type=int, default=None, help="with --steady: stop after")
     simulate.add_argument("--seconds", type=float, default=None, help="with --steady: stop after")
+    tls = sub.add_parser(
+        "tls-cert", help="write a self-signed certificate for --tls-cert/--tls-key"
+    )
+    tls.add_argument("out", type=Path, help="directory for cert.pem and key.pem")
+    tls.add_argument("--for-host", default="127.0.0.1", help="the address or name it is for")
     args = parser.parse_args(argv)
+    if args.command == "tls-cert":
+        from sandbox.tls import self_signed
+
+        cert, key = self_signed(args.out, args.for_host)
+        sys.stdout.write(f"{cert}\n{key}\n")
+        return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     if args.command == "simulate":
         return _simulate(args)
@@ -64,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         token_expires_in=args.expires_in,
         provisioning_delay=args.provisioning_delay,
         admin_token=args.admin_token,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
     if args.no_rate_limits:
         settings.rate_limits = False

@@ -52,11 +52,15 @@ class Settings:
     # Partner transfers on CreateFundingTransactionSubscription (off by default, API.md 8 #21).
     funding_stream_transfers: bool = False
     seed_market: bool = True
+    # HTTPS on the API port with this certificate and key (PEM files); None: plain HTTP.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
 
     @property
     def token_url(self) -> str:
