@@ -362,6 +362,15 @@ if not (FUNDING_SUPERVISOR_THRESHOLD.is_finite() and FUNDING_SUPERVISOR_THRESHOL
         "FUNDING_SUPERVISOR_THRESHOLD must be an amount in dollars, such as 10000.00."
     )
 
+# --- Trading -----------------------------------------------------------------------------------------
+# The stream consumer's lease (a standby takes over within this many seconds of a crash), how long
+# the exchange keeps executions (a cold start backfills that much), the size of a backfill's
+# download windows, and how far behind the feed may fall before every trading page says so.
+TRADING_STREAM_LEASE_SECONDS = env.float("TRADING_STREAM_LEASE_SECONDS", default=6.0)
+TRADING_RETENTION_DAYS = env.float("TRADING_RETENTION_DAYS", default=7.0)
+TRADING_BACKFILL_CHUNK_HOURS = env.float("TRADING_BACKFILL_CHUNK_HOURS", default=6.0)
+TRADING_FEED_STALE_SECONDS = env.int("TRADING_FEED_STALE_SECONDS", default=30)
+
 # Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
 # in order; each domain app adds its demo data here.
 BACKOFFICE_DEMO_SEEDERS: list[str] = ["participants.demo.seed"]
@@ -396,6 +405,9 @@ POLYMARKET_AUDIENCE = env.str("POLYMARKET_AUDIENCE", default="")
 # TLS is always verified: against the system's authorities, or this CA bundle (a private CA, or the
 # sandbox's self-signed certificate).
 POLYMARKET_CA_BUNDLE = env.str("POLYMARKET_CA_BUNDLE", default="")
+# The gRPC streams' host:port (default: the environment's documented host; the sandbox's second
+# port, 127.0.0.1:8101, plaintext). TLS, verified against POLYMARKET_CA_BUNDLE, everywhere else.
+POLYMARKET_GRPC_TARGET = env.str("POLYMARKET_GRPC_TARGET", default="")
 POLYMARKET_CLIENT_ID = env.str("POLYMARKET_CLIENT_ID", default="")
 POLYMARKET_PRIVATE_KEY_FILE = env.str("POLYMARKET_PRIVATE_KEY_FILE", default="")
 POLYMARKET_PRIVATE_KEY = env.str("POLYMARKET_PRIVATE_KEY", default="")

@@ -45,6 +45,8 @@ from backoffice.gateway.endpoints import (
     CANCEL_ORDER,
     CREATE_CASH_MOVEMENT,
     CREATE_VENDOR_ORDER,
+    DOWNLOAD_EXECUTIONS,
+    DOWNLOAD_ORDERS,
     FUNDING_ACCOUNT_BALANCE,
     GET_CASH_MOVEMENT,
     INSTRUMENTS,
@@ -79,7 +81,7 @@ from backoffice.gateway.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from backoffice.gateway.recording import CallAttempt, CallContext, CallRecorder, DatabaseRecorder
 from backoffice.gateway.retry import backoff_delay
 from backoffice.gateway.rpc import ConnectJsonChannel, RpcChannel
-from backoffice.gateway.scales import ScaleBook, Scales
+from backoffice.gateway.scales import ScaleBook, ScaleLookup, Scales
 from backoffice.gateway.transport import Request, RequestsTransport, Response, Transport
 
 T = TypeVar("T")
@@ -231,6 +233,8 @@ class Gateway:
             raise error
         if not response.body.strip() and endpoint.empty_ok:
             return {}
+        if endpoint.download:
+            return r.csv_rows(response.body, endpoint.operation)
         try:
             data = json.loads(response.body)
         except ValueError:
@@ -927,6 +931,68 @@ class Gateway:
             parse=lambda _data: None,
             ids=lambda _none: {"order_id": order_id, "clord_id": clord_id},
         )
+
+    # --- 5.6 report downloads (firm-wide) -----------------------------------------------------
+
+    def _download(
+        self,
+        endpoint: Endpoint,
+        *,
+        actor: Actor,
+        start_time: dt.datetime,
+        end_time: dt.datetime,
+        accounts: Iterable[str],
+    ) -> list[dict[str, str]]:
+        body = _compact(
+            {
+                "startTime": _timestamp(start_time),
+                "endTime": _timestamp(end_time),
+                "accounts": list(accounts),
+            }
+        )
+        rows: list[dict[str, str]] = self._call(endpoint, actor=actor, body=body, parse=list)
+        return rows
+
+    def download_orders(
+        self,
+        *,
+        actor: Actor,
+        start_time: dt.datetime,
+        end_time: dt.datetime,
+        accounts: Iterable[str] = (),
+    ) -> list[r.Order]:
+        """Orders inserted in [start_time, end_time] on the firm's accounts (or `accounts`)."""
+        rows = self._download(
+            DOWNLOAD_ORDERS,
+            actor=actor,
+            start_time=start_time,
+            end_time=end_time,
+            accounts=accounts,
+        )
+        return self._orders_of(rows, actor)
+
+    def download_executions(
+        self,
+        *,
+        actor: Actor,
+        start_time: dt.datetime,
+        end_time: dt.datetime,
+        accounts: Iterable[str] = (),
+        scales: ScaleLookup | None = None,
+    ) -> list[r.DownloadedExecution]:
+        """Executions in [start_time, end_time] on the firm's accounts (or `accounts`); the file
+        carries no scales, so each symbol's come from `scales` (default: reference data)."""
+        rows = self._download(
+            DOWNLOAD_EXECUTIONS,
+            actor=actor,
+            start_time=start_time,
+            end_time=end_time,
+            accounts=accounts,
+        )
+        if scales is None:
+            self._ensure_scales((row.get("symbol", "") for row in rows), actor)
+            scales = self._scale_of
+        return [r.parse_downloaded_execution(row, scales) for row in rows]
 
 
 # --- the process's gateway ------------------------------------------------------------------------

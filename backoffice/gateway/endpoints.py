@@ -23,6 +23,7 @@ class Endpoint:
     participant: bool = False  # sends x-participant-id
     rpc: tuple[str, str] | None = None  # (service, method) for the Connect JSON services
     empty_ok: bool = False  # an empty body is a valid answer
+    download: bool = False  # the answer is a file in chunks, one JSON message per line
 
 
 def _rpc(operation: str, service: str, method: str, **kwargs: Any) -> Endpoint:
@@ -92,6 +93,18 @@ CANCEL_ORDER = Endpoint(
     participant=True,
     empty_ok=True,
 )
+# Without x-participant-id a download covers every account of the firm: one call serves a firm of
+# thousands of participants. The exchange paces them with the searches (12 a minute per firm).
+DOWNLOAD_ORDERS = Endpoint(
+    "download_orders", "POST", "/v1/report/orders/csv", family="report_search", download=True
+)
+DOWNLOAD_EXECUTIONS = Endpoint(
+    "download_executions",
+    "POST",
+    "/v1/report/executions/csv",
+    family="report_search",
+    download=True,
+)
 SETTLEMENT = Endpoint(
     "settlement", "GET", "/v1/instruments/{symbol}/settlement", family="settlement"
 )
@@ -100,5 +113,5 @@ ENDPOINTS = (
     WHOAMI, USERS, ACCOUNTS, KYC_START, KYC_STATUS, KYC_WEBHOOK, CREATE_CASH_MOVEMENT,
     GET_CASH_MOVEMENT, FUNDING_ACCOUNT_BALANCE, CREATE_VENDOR_ORDER, BALANCE, BALANCES, POSITIONS,
     BALANCE_LEDGER, POSITION_LEDGER, INSTRUMENTS, SEARCH_ORDERS, SEARCH_EXECUTIONS, SEARCH_TRADES,
-    OPEN_ORDERS, CANCEL_ORDER, SETTLEMENT,
+    OPEN_ORDERS, CANCEL_ORDER, DOWNLOAD_ORDERS, DOWNLOAD_EXECUTIONS, SETTLEMENT,
 )  # fmt: skip

@@ -5,7 +5,10 @@ shapes where the documentation disagrees, Appendix B)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -671,3 +674,81 @@ def parse_trade(data: Any, scales: ScaleLookup) -> Trade:
         trade_link_id=f.text("tradeLinkId"),
         metadata={str(k): str(v) for k, v in f.mapping("metadata").items()},
     )
+
+
+# --- Report downloads (5.6): CSV files of many accounts at once -----------------------------------
+
+
+@dataclass(frozen=True)
+class DownloadedExecution:
+    """A row of the executions download: the execution with its order's id, side and quantities
+    after the event (the file carries no more of the order; the orders download does)."""
+
+    id: str
+    order_id: str
+    clord_id: str
+    account: str
+    symbol: str
+    side: str
+    type: str
+    last_shares: Decimal
+    last_px: Decimal | None
+    commission: Decimal
+    aggressor: bool
+    trade_id: str
+    order_reject_reason: str
+    text: str
+    transact_time: dt.datetime | None
+    transact_trade_date: dt.date | None
+    order_state: str
+    cum_qty: Decimal
+    leaves_qty: Decimal
+
+
+def parse_downloaded_execution(row: dict[str, str], scales: ScaleLookup) -> DownloadedExecution:
+    f = Fields(row, "executions_csv")
+    symbol = f.text("symbol")
+    s = scales(symbol)
+    last_px = f.integer("lastPx")
+    aggressor = f.text("aggressor")
+    if aggressor not in ("true", "false", ""):
+        raise MalformedResponse(f"executions_csv.aggressor: {aggressor!r} is not a boolean")
+    return DownloadedExecution(
+        id=f.text("id"),
+        order_id=f.text("orderId"),
+        clord_id=f.text("clordId"),
+        account=f.text("account"),
+        symbol=symbol,
+        side=f.text("side"),
+        type=f.text("type", "EXECUTION_TYPE_NEW") or "EXECUTION_TYPE_NEW",
+        last_shares=s.quantity(f.integer("lastShares")),
+        last_px=s.price(last_px) if last_px else None,
+        commission=s.notional(f.integer("commissionNotionalCollected")),
+        aggressor=aggressor == "true",
+        trade_id=f.text("tradeId"),
+        order_reject_reason=f.text("orderRejectReason"),
+        text=f.text("text"),
+        transact_time=f.timestamp("transactTime"),
+        transact_trade_date=f.day("transactTradeDate"),
+        order_state=f.text("orderState", "ORDER_STATE_NEW") or "ORDER_STATE_NEW",
+        cum_qty=s.quantity(f.integer("cumQty")),
+        leaves_qty=s.quantity(f.integer("leavesQty")),
+    )
+
+
+def csv_rows(body: bytes, operation: str) -> list[dict[str, str]]:
+    """The rows of a download: one JSON message per line, each carrying the next chunk of the
+    file in `result.filechunk` (an empty body is an empty file)."""
+    chunks = []
+    for number, line in enumerate(body.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise MalformedResponse(f"{operation}: line {number} is not JSON") from None
+        chunk = Fields(message, operation).obj("result")
+        if chunk is None:
+            raise MalformedResponse(f"{operation}: line {number} carries no result")
+        chunks.append(chunk.text("filechunk"))
+    return list(csv.DictReader(io.StringIO("".join(chunks))))

@@ -72,6 +72,8 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
             else "POST"
         )
         fake.on(method, path, empty_page)
+    for path in ("/v1/report/orders/csv", "/v1/report/executions/csv"):
+        fake.on("POST", path, Reply(body=b""))  # an empty file
 
     gateway.whoami(actor=None)
     gateway.users(participant_id=PID, actor=None)
@@ -171,6 +173,8 @@ def test_every_rest_request_matches_the_openapi_schemas(gateway, fake):
     gateway.cancel_order(
         participant_id=PID, order_id="O1", clord_id="c-1", symbol=SYMBOL, actor=None
     )
+    gateway.download_orders(start_time=T0, end_time=T1, accounts=[ACCOUNT], actor=None)
+    gateway.download_executions(start_time=T0, end_time=T1, accounts=[ACCOUNT], actor=None)
     gateway.settlement(symbol=SYMBOL, actor=None)  # fmt: skip
 
     checked = [
