@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
-
-from backoffice import context
 from backoffice.actors import Actor
 from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import GatewayError, Outcome
+from backoffice.gateway.errors import GatewayError, GatewayNotConfigured, Outcome
 from backoffice.gateway.results import CashMovement, FundingAccountBalance
 from funding.models import FundingRequest
+from participants.exchange import misconfiguration
 
 ZERO = Decimal("0.00")
 
@@ -85,20 +83,13 @@ def pool_balance(*, actor: Actor) -> FundingAccountBalance:
 
 
 def longest_send_seconds() -> float:
-    """An upper bound on how long one create call can take under the policy of whoever is
-    waiting (every attempt's rate-limit wait, token exchange, call and backoff): once a send is
-    older than this, the process that made it died before it could record the answer."""
-    current = context.current()
-    connect = float(settings.POLYMARKET_CONNECT_TIMEOUT_SECONDS)
-    if current is not None and current.interactive:
-        attempts = 1
-        read = float(settings.POLYMARKET_STAFF_READ_TIMEOUT_SECONDS)
-        wait = float(settings.POLYMARKET_STAFF_MAX_WAIT_SECONDS)
-    else:
-        attempts = int(settings.POLYMARKET_MAX_ATTEMPTS)
-        read = float(settings.POLYMARKET_READ_TIMEOUT_SECONDS)
-        wait = float(settings.POLYMARKET_MAX_WAIT_SECONDS)
-    return attempts * (2 * (connect + read) + 2 * wait)
+    """How long a send made now can take at most, under the policy of whoever is waiting: once a
+    send is older than this, the process that made it died before it could record the answer."""
+    try:
+        gateway = get_gateway()
+    except GatewayNotConfigured:
+        return 0.0  # the send will fail at once, naming the missing setting
+    return gateway.settings.longest_write(gateway.policy)
 
 
 def describe_failure(exc: GatewayError) -> str:
@@ -106,7 +97,7 @@ def describe_failure(exc: GatewayError) -> str:
     message names the field or the cause; it never carries personal data."""
     detail = exc.message or exc.code
     if exc.outcome is Outcome.MISCONFIGURED:
-        return f"the connection to the exchange is misconfigured ({exc.code}: {detail}); a person must fix the settings"
+        return f"the connection to the exchange is misconfigured ({misconfiguration(exc)}); a person must fix the settings"
     if exc.outcome is Outcome.REFUSED:
         return f"the exchange refused it ({exc.code}): {detail}"
     if exc.outcome is Outcome.UNKNOWN:

@@ -17,8 +17,10 @@ Whatever point a crash hits, the story is whole and funding_resume can finish it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,6 +58,12 @@ _STATUS_OF_MOVEMENT = {
     "CASH_MOVEMENT_STATUS_AMBIGUOUS": S.AMBIGUOUS,
 }
 LEASE = dt.timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    request: FundingRequest
+    error: GatewayError | None = None  # the gateway's error, when a call failed
 
 
 def usd(value: Decimal) -> str:
@@ -374,10 +382,12 @@ def funding_request_approve(
                 f"participant's {figures.describe()}."
             )
     completed = _record_approval(request=request, actor=actor, version=version, figures=figures)
-    if not completed:
-        request.refresh_from_db()
-        return request
-    return funding_request_submit(request=request, actor=actor)
+    if completed:
+        # funding_resume may pick it up between the approval and this send: then it sends it.
+        with contextlib.suppress(FundingTransitionRefused):
+            funding_request_submit(request=request, actor=actor)
+    request.refresh_from_db()
+    return request
 
 
 def _not_awaiting(request: FundingRequest, actor: User) -> FundingError:
@@ -500,11 +510,14 @@ def funding_request_cancel(*, request: FundingRequest, actor: User, reason: str)
 # --- Sending ---------------------------------------------------------------------------------------
 
 
-def funding_request_submit(*, request: FundingRequest, actor: Actor) -> FundingRequest:
+def funding_request_submit(
+    *, request: FundingRequest, actor: Actor, unchanged_since: dt.datetime | None = None
+) -> SendResult:
     """Send an approved request, send again one the exchange refused, or replay one whose
-    outcome is not settled, and record the answer. FundingTransitionRefused when another caller
-    is sending it or has settled it."""
-    started_from = _begin_send(request=request, actor=actor)
+    outcome is not settled, and record the answer. FundingError when another caller is sending
+    it, has settled it, or (with `unchanged_since`) moved it after that moment."""
+    started_from = _begin_send(request=request, actor=actor, unchanged_since=unchanged_since)
+    error: GatewayError | None = None
     if started_from in _FIRST_SENDS and request.direction == Direction.WITHDRAWAL:
         try:
             figures = exchange.free_cash(request=request, actor=actor)
@@ -516,25 +529,30 @@ def funding_request_submit(*, request: FundingRequest, actor: Actor) -> FundingR
                 error=exc.code,
             )
             request.refresh_from_db()
-            return request
+            return SendResult(request, exc)
         if request.amount > figures.free:
             _record_short(request=request, actor=actor, figures=figures)
             request.refresh_from_db()
-            return request
+            return SendResult(request)
     try:
         movement = exchange.send_movement(request=request, actor=actor)
     except GatewayError as exc:
+        error = exc
         _record_failure(request=request, exc=exc, actor=actor)
     else:
         _record_answer(request=request, movement=movement, actor=actor, expected=S.SUBMITTING)
     request.refresh_from_db()
-    return request
+    return SendResult(request, error)
 
 
 @transaction.atomic(durable=True)
-def _begin_send(*, request: FundingRequest, actor: Actor) -> str:
+def _begin_send(
+    *, request: FundingRequest, actor: Actor, unchanged_since: dt.datetime | None
+) -> str:
     locked = FundingRequest.objects.select_for_update().get(pk=request.pk)
     started_from = locked.status
+    if unchanged_since is not None and locked.status_changed_at >= unchanged_since:
+        raise FundingError("Another run of funding_resume worked this request meanwhile.")
     deadline = timezone.now() + dt.timedelta(seconds=exchange.longest_send_seconds())
     funding_request_transition(
         request=request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sandbox import book, firms, instruments, kyc, market, settlement, webhooks, wire
+from sandbox import book, firms, instruments, kyc, market, money, settlement, webhooks, wire
 from sandbox.errors import invalid
 from sandbox.routing import ADMIN, Ctx, Route
 
@@ -59,6 +59,12 @@ def review(ctx: Ctx) -> dict[str, Any]:
 def evaluations(ctx: Ctx) -> dict[str, Any]:
     return kyc.admin_evaluations(
         ctx.env, ctx.query("firm_id") or "", ctx.query("external_id") or ""
+    )
+
+
+def cash_movements(ctx: Ctx) -> dict[str, Any]:
+    return money.admin_movements(
+        ctx.env, ctx.query("firm_id") or "", ctx.query("idempotency_key") or ""
     )
 
 
@@ -224,6 +230,7 @@ ROUTES = [
     _admin("/_sandbox/kyc/docv-complete", ("POST",), docv_complete),
     _admin("/_sandbox/kyc/review", ("POST",), review),
     _admin("/_sandbox/kyc/evaluations", ("GET",), evaluations),
+    _admin("/_sandbox/cash-movements", ("GET",), cash_movements),
     _admin("/_sandbox/webhooks", ("GET",), webhook_list),
     _admin("/_sandbox/tick", ("POST",), tick),
     _admin("/_sandbox/faults", ("GET",), faults_get),

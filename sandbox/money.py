@@ -274,6 +274,17 @@ def funding_balance(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def admin_movements(env: Env, firm_id: str, idempotency_key: str) -> dict[str, Any]:
+    """The firm's movements (one key's, if given), oldest first: a test's exchange-side count."""
+    sql = "SELECT * FROM cash_movements WHERE firm_id = ?"
+    params = [firm_id]
+    if idempotency_key:
+        sql += " AND idempotency_key = ?"
+        params.append(idempotency_key)
+    rows = env.store.db.execute(sql + " ORDER BY created_at, workflow_id", params).fetchall()
+    return {"cashMovements": [movement_json(row) for row in rows]}
+
+
 def _route(method: str, handler: Any) -> Route:
     return Route(
         f"{SERVICE}/{method}",

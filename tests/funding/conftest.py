@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 
 from backoffice.audit.models import AuditEvent
+from backoffice.gateway.config import CallPolicy, GatewaySettings
 from backoffice.gateway.results import AccountBalance, CashMovement, FundingAccountBalance
+from tests.backoffice.gateway.fakes import make_settings
+from tests.exchange import point_gateway_at
 from tests.factories import AccountFactory, UserFactory
+from tests.funding.live import LiveFunding, provision
+from tests.sandbox import conftest as sandbox_fixtures
+from tests.sandbox.partner import register_partner
 
 ACCOUNT_ID = "firms/ISV-Acme/accounts/00000000000000000000000000000abc"
 PARTICIPANT_ID = "firms/ISV-Participant-Acme/users/user-42"
@@ -102,6 +108,12 @@ class FakeFundingExchange:
     creates: list[Any] = field(default_factory=list)
     reads: list[Any] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The call policy the real client would bound a send's deadline by.
+    settings: GatewaySettings = field(default_factory=lambda: make_settings([]))
+
+    @property
+    def policy(self) -> CallPolicy:
+        return self.settings.job
 
     def _answer(self, script: list[Any], name: str, kwargs: dict[str, Any]) -> Any:
         self.calls.append((name, kwargs))
@@ -147,3 +159,24 @@ def funding_actions(db):
         )
 
     return actions
+
+
+# The sandbox's own fixture, shared with these tests.
+sandbox_factory = sandbox_fixtures.sandbox_factory
+
+
+@pytest.fixture
+def live(db, sandbox_factory, settings, tmp_path) -> LiveFunding:
+    """A firm on a fresh sandbox with one provisioned participant, the gateway signed in as the
+    firm with short timeouts, and every transfer call counted as the sandbox receives it."""
+    server = sandbox_factory()
+    partner = register_partner(server.url, firm_id="Acme")
+    point_gateway_at(settings, partner, tmp_path)
+    settings.POLYMARKET_RATE_LIMITS = False
+    settings.POLYMARKET_STAFF_READ_TIMEOUT_SECONDS = 1.0
+    settings.POLYMARKET_READ_TIMEOUT_SECONDS = 1.0
+    settings.POLYMARKET_MAX_ATTEMPTS = 1
+    funding = LiveFunding(server=server, partner=partner, key_file=tmp_path / "firm.pem")
+    provision(funding)
+    funding.record_arrivals()
+    return funding

@@ -157,3 +157,16 @@ def test_ledger_pagination_over_pages(partner: Partner) -> None:
         "/v1/funding/balance-ledger", pid=pid, account=account, entryTypes="NETTING"
     )
     assert suppressed.status_code == 409
+
+
+def test_the_operator_lists_a_firms_movements_by_key(partner: Partner) -> None:
+    _pid, account = partner.onboard()
+    first = partner.deposit(account, "5.00", key="key-1")
+    partner.deposit(account, "5.00", key="key-1")  # a replay: still one movement
+    partner.deposit(account, "6.00", key="key-2")
+
+    one = partner.admin("GET", "/cash-movements", firm_id=partner.firm_id, idempotency_key="key-1")
+    every = partner.admin("GET", "/cash-movements", firm_id=partner.firm_id)
+
+    assert [m["workflowId"] for m in one.json()["cashMovements"]] == [first["workflowId"]]
+    assert [m["idempotencyKey"] for m in every.json()["cashMovements"]] == ["key-1", "key-2"]
