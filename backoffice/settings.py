@@ -332,6 +332,12 @@ BACKOFFICE_URLCONFS: list[tuple[str, str]] = [
 BACKOFFICE_SEARCH: list[tuple[str, str]] = [
     ("participants.search.search", "participants.view_participant"),
 ]
+# The staff page of an object an audit event names: object type -> (url name taking the object's
+# id, permission needed to follow it). Other models link to their admin page.
+AUDIT_OBJECT_PAGES: dict[str, tuple[str, str]] = {
+    "participants.participant": ("participants:participant", "participants.view_participant"),
+    "participants.kycsubmission": ("participants:submission", "participants.view_kycsubmission"),
+}
 # Extra panels on the participant page, (title, template), contributed by the funding and trading
 # apps as they arrive.
 PARTICIPANT_PAGE_PANELS: list[tuple[str, str]] = []

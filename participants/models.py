@@ -203,6 +203,7 @@ class KycSubmission(models.Model):
     send_deadline = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "KYC submission"
         permissions = [
             ("reveal_pii", "Can reveal a participant's personal data, giving a reason"),
             (
@@ -254,6 +255,7 @@ class KycStatusChange(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "KYC status change"
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:
@@ -267,6 +269,7 @@ class KycNote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "KYC note"
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -292,6 +295,9 @@ class WebhookDelivery(models.Model):
     external_id = models.CharField(max_length=49, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=40, choices=Outcome.choices)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("export.csv", views.export_csv, name="export"),
     path("participants/", views.participants, name="participants"),
     path("participants/<int:pk>/", views.participant, name="participant"),
+    path("submissions/<int:pk>/", views.submission, name="submission"),
     path("submissions/<int:pk>/reveal/<str:field>/", views.reveal, name="reveal"),
     path("submissions/<int:pk>/retry/", views.retry, name="retry"),
     path("submissions/<int:pk>/duplicate/", views.review_duplicate, name="review-duplicate"),

@@ -280,6 +280,14 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "participants/participant.html", context_data)
 
 
+@require_GET
+@permission_required("participants.view_kycsubmission")
+def submission(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A submission is shown on its participant's page (links from the audit trail land here)."""
+    found = selectors.submission_for_user(user=_user(request), pk=pk)
+    return redirect("participants:participant", found.participant_id)
+
+
 def _live_check(request: HtmxHttpRequest, person: Participant) -> HttpResponse:
     """The page's poll while a decision may arrive: nothing if the state is the one the page
     shows, otherwise a full reload (HX-Refresh), so that every panel tells the new story."""

@@ -4,4 +4,7 @@ from backoffice.audit import views
 
 app_name = "audit"
 
-urlpatterns = [path("", views.events, name="events")]
+urlpatterns = [
+    path("", views.events, name="events"),
+    path("export.csv", views.export_csv, name="export"),
+]
