@@ -30,7 +30,16 @@ class GrpcServer:
         dropcopy_pb2_grpc.add_DropCopyAPIServicer_to_server(DropCopy(streams), self._server)
         funding_pb2_grpc.add_FundingAPIServicer_to_server(Funding(streams), self._server)
         order_entry_pb2_grpc.add_OrderEntryAPIServicer_to_server(OrderEntry(streams), self._server)
-        self.port = self._server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        if settings.tls_cert and settings.tls_key:
+            # The same certificate as the REST side (--tls-cert/--tls-key): TLS, as production's
+            # streams are served.
+            credentials = grpc.ssl_server_credentials(
+                [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())]
+            )
+            self.port = self._server.add_secure_port(address, credentials)
+        else:
+            self.port = self._server.add_insecure_port(address)
         self._streams = env.streams
 
     def start(self) -> None:

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
+import requests
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from polymarket.v1 import (
     dropcopy_pb2,
+    dropcopy_pb2_grpc,
     funding_pb2,
     order_entry_pb2,
     order_pb2,
@@ -19,7 +21,8 @@ from polymarket.v1 import (
     report_pb2,
 )
 from sandbox.server import SandboxServer
-from tests.sandbox.partner import Partner, register_partner
+from sandbox.tls import self_signed
+from tests.sandbox.partner import Partner, new_key, public_pem, register_partner
 from tests.sandbox.streams import Reader, Streams
 
 SYMBOL = "aec-nfl-ne-den-2026-01-25"
@@ -400,6 +403,31 @@ def test_tokens_expire_with_age(sandbox_factory) -> None:
     assert old.error is not None
     assert "expired" in str(old.error.details())
     client.close()
+
+
+def test_streams_over_tls(sandbox_factory, tmp_path) -> None:
+    cert, key = self_signed(tmp_path / "tls")
+    server = sandbox_factory(grpc_port=0, stream_heartbeat=0.05, tls_cert=cert, tls_key=key)
+    session = requests.Session()
+    session.verify = str(cert)
+    session.trust_env = False  # else a CA bundle named in the environment overrides `verify`
+    key_pair = new_key()
+    body = {"firmId": "TlsFirm", "clientId": "tls-client", "publicKeys": [public_pem(key_pair)]}
+    assert session.post(f"{server.url}/_sandbox/firms", json=body, timeout=10).ok
+    partner = Partner(server.url, "TlsFirm", "tls-client", key_pair, session=session)
+    trusted = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+    target = f"127.0.0.1:{server.sandbox.settings.grpc_port}"
+    with grpc.secure_channel(target, trusted) as channel:
+        stub = dropcopy_pb2_grpc.DropCopyAPIStub(channel)
+        call = stub.CreateDropCopySubscription(
+            DropCopyRequest(), metadata=(("authorization", f"Bearer {partner.token}"),)
+        )
+        assert next(call).resume_token
+        call.cancel()
+    plain = Streams(server.sandbox.settings.grpc_port, partner.token)
+    refused = plain.open(plain.dropcopy.CreateDropCopySubscription, DropCopyRequest())
+    assert refused.code() == grpc.StatusCode.UNAVAILABLE  # no TLS, no stream
+    plain.close()
 
 
 # ---- faults ----
