@@ -327,6 +327,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 BACKOFFICE_URLCONFS: list[tuple[str, str]] = [
     ("onboarding/", "participants.urls"),
     ("webhooks/polymarket/", "participants.webhook_urls"),
+    ("funding/", "funding.urls"),
 ]
 # What the top bar's search box asks: (provider `search(*, term, user)`, permission it needs).
 BACKOFFICE_SEARCH: list[tuple[str, str]] = [
@@ -337,10 +338,17 @@ BACKOFFICE_SEARCH: list[tuple[str, str]] = [
 AUDIT_OBJECT_PAGES: dict[str, tuple[str, str]] = {
     "participants.participant": ("participants:participant", "participants.view_participant"),
     "participants.kycsubmission": ("participants:submission", "participants.view_kycsubmission"),
+    "funding.fundingrequest": ("funding:request", "funding.view_fundingrequest"),
 }
-# Extra panels on the participant page, (title, template), contributed by the funding and trading
-# apps as they arrive.
-PARTICIPANT_PAGE_PANELS: list[tuple[str, str]] = []
+# Extra panels on the participant page, (title, template, permission the panel needs), contributed
+# by the domain apps; the template sees the page's context.
+PARTICIPANT_PAGE_PANELS: list[tuple[str, str, str]] = [
+    ("Funding", "funding/panel.html", "funding.view_fundingrequest"),
+]
+# The home page's work counts: (provider `counts(*, user)`, permission it needs); backoffice/home.py.
+BACKOFFICE_HOME_COUNTS: list[tuple[str, str]] = [
+    ("funding.home.counts", "funding.view_fundingrequest"),
+]
 
 # --- Onboarding ----------------------------------------------------------------------------------------
 # The participant-agreement version participants accept (the exchange hands it out at onboarding;
@@ -393,6 +401,7 @@ BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Onboarding", "participants:queue", "participants.view_kycsubmission"),
     ("Audit", "audit:events", "audit.view_auditevent"),
     ("Exchange health", "gateway:health", "gateway.view_gatewaycall"),
+    ("Funding", "funding:queue", "funding.view_fundingrequest"),
 ]
 
 # --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------

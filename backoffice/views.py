@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backoffice import search as search_box
 from backoffice.audit.services import audit_record
+from backoffice.home import work_counts
 from backoffice.identity.middleware import SESSION_SIGNED_IN_AT
 from backoffice.identity.roles import roles_of
 
@@ -45,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 signed_in_at + settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS, tz=dt.UTC
             ),
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
+            "work": work_counts(user),
         },
     )
 

@@ -35,6 +35,7 @@ from backoffice.audit.services import audit_record
 from backoffice.gateway.errors import GatewayError, Outcome
 from backoffice.gateway.results import CashMovement
 from backoffice.identity.permissions import has_permission
+from backoffice.inputs import is_clean_text
 from funding import exchange
 from funding.errors import FundingError
 from funding.models import Direction, FundingRequest, FundingStatusChange, PoolTopUp, PoolTotals
@@ -101,6 +102,8 @@ def clean_amount(value: Any) -> Decimal:
 
 def _clean_text(value: str, *, field: str, label: str, limit: int, required: bool) -> str:
     text = " ".join(str(value).split())
+    if not is_clean_text(text):
+        raise FundingError(f"The {label} holds characters that cannot be stored.", field=field)
     if required and not text:
         raise FundingError(f"Give the {label}.", field=field)
     if len(text) > limit:
@@ -110,6 +113,8 @@ def _clean_text(value: str, *, field: str, label: str, limit: int, required: boo
 
 def _clean_reason(reason: str) -> str:
     text = " ".join(reason.split())
+    if not is_clean_text(text):
+        raise FundingError("The reason holds characters that cannot be stored.", field="reason")
     if len(text) < 10:
         raise FundingError("Give a reason of at least 10 characters.", field="reason")
     return text[:300]
@@ -330,7 +335,7 @@ def supervisor_threshold() -> Decimal:
     return Decimal(settings.FUNDING_SUPERVISOR_THRESHOLD)
 
 
-def _four_eyes(request: FundingRequest, actor: User) -> str:
+def approval_stage(request: FundingRequest, actor: User) -> str:
     """Which approval `actor` would give ("first" or "second"), or FundingError saying why not."""
     if request.requested_by_id == actor.pk:
         raise FundingError("You requested this movement, so another person must approve it.")
@@ -360,7 +365,7 @@ def funding_request_approve(
     request.refresh_from_db()
     if request.status != S.AWAITING_APPROVAL:
         raise _not_awaiting(request, actor)
-    _four_eyes(request, actor)
+    approval_stage(request, actor)
     figures = None
     if request.direction == Direction.WITHDRAWAL:
         try:
@@ -412,7 +417,7 @@ def _record_approval(
         raise _not_awaiting(locked, actor)
     if locked.version != version:
         raise _edited_meanwhile()
-    stage = _four_eyes(locked, actor)
+    stage = approval_stage(locked, actor)
     now = timezone.now()
     payload: dict[str, Any] = {"stage": stage, "version": version, "amount": str(locked.amount)}
     if figures is not None:

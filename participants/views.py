@@ -275,7 +275,11 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "can_retry": current is not None and current.status in services.RETRYABLE,
         "can_review_duplicate": has_permission(user, "participants.review_duplicate"),
         "can_note": has_permission(user, "participants.add_kycnote"),
-        "panels": settings.PARTICIPANT_PAGE_PANELS,
+        "panels": [
+            (title, template)
+            for title, template, permission in settings.PARTICIPANT_PAGE_PANELS
+            if has_permission(user, permission)
+        ],
     }
     return render(request, "participants/participant.html", context_data)
 

@@ -39,6 +39,7 @@ def test_navigation_follows_the_roles(persona):
     assert nav_labels(persona("treasury").get("/").content.decode()) == [
         "Home",
         "Participants",
+        "Funding",
         "Admin",
     ]
 

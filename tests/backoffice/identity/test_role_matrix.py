@@ -163,6 +163,7 @@ def world(db):
         "submission": submission,
         "participant": submission.participant,
         "user": UserFactory.create(username="someone-else", roles=["support"]),
+        "funding_request": funding_request,
     }
 
 
@@ -188,7 +189,12 @@ def object_ids(world) -> dict[str, int | str]:
 
 def concrete(path: str, world) -> str:
     """A README route with real ids in it."""
-    pk = world["participant" if path.startswith("/onboarding/participants/") else "submission"].pk
+    if path.startswith("/funding/requests/"):
+        pk = world["funding_request"].pk
+    else:
+        pk = world[
+            "participant" if path.startswith("/onboarding/participants/") else "submission"
+        ].pk
     return (
         path.replace("<pk>", str(pk))
         .replace("<field>", "ssn")
