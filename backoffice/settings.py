@@ -7,6 +7,7 @@ from the environment and a missing one stops start-up with a message naming it.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "backoffice.identity",
     "backoffice.gateway",
     "backoffice.pii",
+    "backoffice.reconciliation",
     "participants",
     "funding",
     "trading",
@@ -389,6 +391,36 @@ TRADING_FEED_STALE_SECONDS = env.int("TRADING_FEED_STALE_SECONDS", default=30)
 # in order; each domain app adds its demo data here.
 BACKOFFICE_DEMO_SEEDERS: list[str] = ["participants.demo.seed"]
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
+
+# --- Reconciliation (backoffice/reconciliation, `manage.py reconcile`) ------------------------------
+# Dotted paths of the checks a run makes, in order: classes whose instances compare one kind of
+# figure (backoffice.reconciliation.checks.Check). Each domain app adds its own.
+BACKOFFICE_RECONCILIATION_CHECKS: list[str] = []
+# Money differences up to this many dollars are matched, not breaks.
+try:
+    RECONCILIATION_TOLERANCE = Decimal(env.str("RECONCILIATION_TOLERANCE", default="0.00"))
+except InvalidOperation:
+    RECONCILIATION_TOLERANCE = Decimal("NaN")
+if not (RECONCILIATION_TOLERANCE.is_finite() and RECONCILIATION_TOLERANCE >= 0):
+    raise ImproperlyConfigured(
+        "RECONCILIATION_TOLERANCE must be an amount in dollars, such as 0.01."
+    )
+# Hours a break may stay open before it is overdue.
+RECONCILIATION_SLA_HOURS = env.int("RECONCILIATION_SLA_HOURS", default=48)
+# The exchange's trade date rolls at 17:00 New York time (API.md 8 #25).
+RECONCILIATION_CUTOFF = env.str("RECONCILIATION_CUTOFF", default="17:00")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", RECONCILIATION_CUTOFF):
+    raise ImproperlyConfigured("RECONCILIATION_CUTOFF must be a time of day, HH:MM (24 h).")
+RECONCILIATION_CUTOFF_TIME_ZONE = env.str(
+    "RECONCILIATION_CUTOFF_TIME_ZONE", default="America/New_York"
+)
+# An item this many minutes across the cut-off from its partner is a timing difference.
+RECONCILIATION_TIMING_MINUTES = env.int("RECONCILIATION_TIMING_MINUTES", default=30)
+# Accounts per page: each page is read in bulk and written in one transaction with its checkpoint.
+RECONCILIATION_PAGE_SIZE = env.int("RECONCILIATION_PAGE_SIZE", default=500)
+# A run's process renews its claim this often (a quarter of it); a run whose claim lapses (or
+# whose process on this machine has gone) is resumed by the next `reconcile`.
+RECONCILIATION_LEASE_SECONDS = env.int("RECONCILIATION_LEASE_SECONDS", default=600)
 
 LOGIN_URL = "identity:signin"
 LOGIN_REDIRECT_URL = "home"

@@ -1,0 +1,126 @@
+"""What a check is, and what it hands the run.
+
+A check compares one kind of figure (cash, movements, positions, the pool) and lives in the
+domain app that owns the figures; BACKOFFICE_RECONCILIATION_CHECKS lists them by dotted path,
+as Django lists MIDDLEWARE. It works in pages (of accounts, usually), reading both sides in bulk,
+and yields one `CheckPage` per page: the cursor to resume after it, the scopes it checked fully
+(account ids, "" for firm-level figures), what it found, and the accounts it could not check.
+The run writes each page in one transaction with its cursor, so a check is never asked twice for
+the same page by an uninterrupted run, and a resumed run starts after the last page written.
+
+A check never writes anything itself, and never concludes anything about an account whose
+figures it could not read: those go in `not_checked`, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from backoffice.gateway.errors import GatewayError, Outcome
+from backoffice.reconciliation.models import BreakType
+
+FIRM = ""  # the scope of firm-level figures (the pool)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference (a break) or one timing difference, as a check reports it."""
+
+    key: str  # stable across runs: the same difference has the same key every night
+    break_type: BreakType
+    summary: str
+    account: str = FIRM
+    subject: str = ""
+    unit: str = "USD"
+    ours: Decimal | None = None
+    theirs: Decimal | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    timing: bool = False  # explained by the cut-off: recorded, not raised
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.ours is None or self.theirs is None:
+            return None
+        return self.theirs - self.ours
+
+
+@dataclass
+class CheckPage:
+    cursor: str  # where the check resumes after this page
+    scopes: Sequence[str]  # accounts (or FIRM) fully checked: what is not found there is closed
+    findings: list[Finding] = field(default_factory=list)
+    not_checked: dict[str, str] = field(default_factory=dict)  # account -> why
+    items: int = 0  # figures compared
+
+
+class RunMisconfigured(Exception):
+    """The exchange connection is misconfigured: nothing can be checked until a person fixes it."""
+
+
+@dataclass
+class CheckContext:
+    """What a check is told about the run it works for."""
+
+    business_date: dt.date
+    window_start: dt.datetime  # exclusive: the previous date's cut-off
+    window_end: dt.datetime  # inclusive: this date's cut-off
+    timing_grace: dt.timedelta  # how far across the cut-off a partner may fall
+    tolerance: Decimal  # money differences at most this large are matched
+    accounts: frozenset[str]  # the accounts asked for; empty: all of them
+    page_size: int
+    # The cut-off of the last run that checked everything cleanly (None: never): reads of
+    # activity only need to go back that far.
+    last_clean_end: dt.datetime | None = None
+    heartbeat: Any = None  # callable: tells the run this process is alive
+    exchange_failure: str = ""  # set once the exchange has failed: later pages skip it
+
+    def wants(self, account: str) -> bool:
+        return not self.accounts or account in self.accounts
+
+    def beat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat()
+
+    def matches(self, ours: Decimal, theirs: Decimal) -> bool:
+        return abs(theirs - ours) <= self.tolerance
+
+    def failed(self, error: GatewayError) -> str:
+        """Note an exchange failure and say it in the words `not_checked` records; a
+        misconfigured connection stops the run instead."""
+        if error.outcome is Outcome.MISCONFIGURED:
+            raise RunMisconfigured(str(error)) from error
+        self.exchange_failure = f"the exchange failed ({error.outcome.value}): {error}"[:300]
+        return self.exchange_failure
+
+
+class Check(Protocol):
+    name: str  # stable id, stored on breaks and checkpoints: "cash"
+    label: str  # what staff read: "Cash balances"
+
+    def pages(self, context: CheckContext, *, after: str) -> Iterator[CheckPage]:
+        """The pages from the cursor `after` ("" at the start) to the end."""
+        ...
+
+
+@cache
+def _load(path: str) -> Check:
+    factory = import_string(path)
+    check: Check = factory()
+    return check
+
+
+def configured_checks() -> list[Check]:
+    """The checks of BACKOFFICE_RECONCILIATION_CHECKS, in order."""
+    return [_load(path) for path in settings.BACKOFFICE_RECONCILIATION_CHECKS]
+
+
+def check_labels() -> dict[str, str]:
+    return {check.name: check.label for check in configured_checks()}
