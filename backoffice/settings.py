@@ -284,6 +284,8 @@ _ONBOARDING_WORK = [
 # Treasury makes and checks funding requests (two different people); a supervisor gives the
 # second approval above FUNDING_SUPERVISOR_THRESHOLD.
 _FUNDING_READ = ["funding.view_fundingrequest", "funding.view_pooltopup"]
+# Treasury and supervisors own the breaks the nightly reconciliation finds; compliance reads them.
+_RECONCILIATION_WORK = ["reconciliation.view_break", "reconciliation.work_break"]
 BACKOFFICE_ROLES: dict[str, list[str]] = {
     "compliance": [
         "audit.view_auditevent",
@@ -291,6 +293,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         *_ONBOARDING_WORK,
         "participants.reveal_pii",
         "participants.review_duplicate",
+        "reconciliation.view_break",
     ],
     # The record of exchange calls and the exchange-health page, for those who field "is it us?"
     "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK, "gateway.view_gatewaycall"],
@@ -301,6 +304,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "funding.add_fundingrequest",
         "funding.approve_fundingrequest",
         "funding.add_pooltopup",
+        *_RECONCILIATION_WORK,
     ],
     "supervisor": [
         "audit.view_auditevent",
@@ -310,6 +314,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "gateway.view_gatewaycall",
         *_FUNDING_READ,
         "funding.approve_large_fundingrequest",
+        *_RECONCILIATION_WORK,
     ],
 }
 
@@ -346,10 +351,16 @@ AUDIT_OBJECT_PAGES: dict[str, tuple[str, str]] = {
 # by the domain apps; the template sees the page's context.
 PARTICIPANT_PAGE_PANELS: list[tuple[str, str, str]] = [
     ("Funding", "funding/panel.html", "funding.view_fundingrequest"),
+    (
+        "Open reconciliation breaks",
+        "reconciliation/participant_panel.html",
+        "reconciliation.view_break",
+    ),
 ]
 # The home page's work counts: (provider `counts(*, user)`, permission it needs); backoffice/home.py.
 BACKOFFICE_HOME_COUNTS: list[tuple[str, str]] = [
     ("funding.home.counts", "funding.view_fundingrequest"),
+    ("backoffice.reconciliation.home.counts", "reconciliation.view_break"),
 ]
 
 # --- Onboarding ----------------------------------------------------------------------------------------
@@ -396,6 +407,9 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 # Dotted paths of the checks a run makes, in order: classes whose instances compare one kind of
 # figure (backoffice.reconciliation.checks.Check). Each domain app adds its own.
 BACKOFFICE_RECONCILIATION_CHECKS: list[str] = []
+# `link(*, reference, break_record)`: the funding app's check that a funding request moved the
+# money a MONEY_MOVED resolution says it did ("" while no app moves money).
+RECONCILIATION_MOVEMENT_LINKER = ""
 # Money differences up to this many dollars are matched, not breaks.
 try:
     RECONCILIATION_TOLERANCE = Decimal(env.str("RECONCILIATION_TOLERANCE", default="0.00"))
@@ -434,6 +448,8 @@ BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Audit", "audit:events", "audit.view_auditevent"),
     ("Exchange health", "gateway:health", "gateway.view_gatewaycall"),
     ("Funding", "funding:queue", "funding.view_fundingrequest"),
+    ("Reconciliation", "reconciliation:dashboard", "reconciliation.view_break"),
+    ("Breaks", "reconciliation:breaks", "reconciliation.view_break"),
 ]
 
 # --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------

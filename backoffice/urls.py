@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("backoffice.identity.urls")),
     path("audit/", include("backoffice.audit.urls")),
     path("gateway/", include("backoffice.gateway.urls")),
+    path("reconciliation/", include("backoffice.reconciliation.urls")),
     # The admin never shows its own password form: everyone signs in the one way the mode allows.
     path(
         "admin/login/",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backoffice.identity.roles import user_apply_roles
 from backoffice.pii.crypto import pii_hash
+from backoffice.reconciliation.models import Break, ReconciliationRun
 from funding.models import APPROVED_STATUSES, FundingRequest
 from participants.models import Account, Firm, KycSubmission, Participant
 from participants.search import submission_hashes
@@ -119,3 +120,36 @@ class FundingRequestFactory(factory.django.DjangoModelFactory[FundingRequest]):
         yes_declaration="Entered twice",
         no_declaration="",
     )
+
+
+class ReconciliationRunFactory(factory.django.DjangoModelFactory[ReconciliationRun]):
+    class Meta:
+        model = ReconciliationRun
+
+    business_date = dt.date(2026, 11, 20)
+    window_start = dt.datetime(2026, 11, 19, 22, tzinfo=dt.UTC)
+    window_end = dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC)
+    state = ReconciliationRun.State.COMPLETE
+    checks = factory.LazyFunction(lambda: ["cash"])
+    origin = "command:reconcile"
+    holder = "test-host:1"
+    lease_until = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class BreakFactory(factory.django.DjangoModelFactory[Break]):
+    class Meta:
+        model = Break
+
+    check_name = "cash"
+    key = factory.Sequence(lambda n: f"firms/ISV-Acme/accounts/{n:032x}|cash")
+    break_type = Break.Type.AMOUNT_MISMATCH
+    account = factory.Sequence(lambda n: f"firms/ISV-Acme/accounts/{n:032x}")
+    ours = Decimal("100.00")
+    theirs = Decimal("90.00")
+    difference = Decimal("-10.00")
+    summary = "Cash: the exchange holds 90.00, our records 100.00"
+    first_run = factory.SubFactory(ReconciliationRunFactory)
+    last_run = factory.SelfAttribute("first_run")
+    first_date = factory.SelfAttribute("first_run.business_date")
+    last_date = factory.SelfAttribute("last_run.business_date")

@@ -34,12 +34,16 @@ def test_navigation_follows_the_roles(persona):
         "Participants",
         "Onboarding",
         "Audit",
+        "Reconciliation",
+        "Breaks",
         "Admin",
     ]
     assert nav_labels(persona("treasury").get("/").content.decode()) == [
         "Home",
         "Participants",
         "Funding",
+        "Reconciliation",
+        "Breaks",
         "Admin",
     ]
 

@@ -26,9 +26,11 @@ from funding.models import FundingRequest, FundingStatusChange, PoolTopUp, PoolT
 from participants.models import Account, KycNote, KycStatusChange, WebhookDelivery
 from participants.webhook_signatures import sign
 from tests.factories import (
+    BreakFactory,
     FirmFactory,
     FundingRequestFactory,
     KycSubmissionFactory,
+    ReconciliationRunFactory,
     UserFactory,
 )
 
@@ -158,7 +160,11 @@ def world(db):
     )
     PoolTopUp.objects.create(amount=1, reference="wire-1", recorded_by=funding_request.requested_by)
     PoolTotals.objects.create(currency="USD", top_ups=1)
+    run = ReconciliationRunFactory.create()
+    found = BreakFactory.create(first_run=run, last_run=run)
     return {
+        "run": run,
+        "break": found,
         "firm": firm,
         "submission": submission,
         "participant": submission.participant,
@@ -191,6 +197,8 @@ def concrete(path: str, world) -> str:
     """A README route with real ids in it."""
     if path.startswith("/funding/requests/"):
         pk = world["funding_request"].pk
+    elif path.startswith("/reconciliation/"):
+        pk = world["run" if "/runs/" in path else "break"].pk
     else:
         pk = world[
             "participant" if path.startswith("/onboarding/participants/") else "submission"
