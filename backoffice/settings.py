@@ -406,10 +406,13 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 # --- Reconciliation (backoffice/reconciliation, `manage.py reconcile`) ------------------------------
 # Dotted paths of the checks a run makes, in order: classes whose instances compare one kind of
 # figure (backoffice.reconciliation.checks.Check). Each domain app adds its own.
-BACKOFFICE_RECONCILIATION_CHECKS: list[str] = []
+BACKOFFICE_RECONCILIATION_CHECKS: list[str] = [
+    "funding.reconciliation.MovementsCheck",
+    "funding.reconciliation.PoolCheck",
+]
 # `link(*, reference, break_record)`: the funding app's check that a funding request moved the
 # money a MONEY_MOVED resolution says it did ("" while no app moves money).
-RECONCILIATION_MOVEMENT_LINKER = ""
+RECONCILIATION_MOVEMENT_LINKER = "funding.reconciliation.link_movement"
 # Money differences up to this many dollars are matched, not breaks.
 try:
     RECONCILIATION_TOLERANCE = Decimal(env.str("RECONCILIATION_TOLERANCE", default="0.00"))

@@ -39,3 +39,9 @@ def latest_closed_date(now: dt.datetime | None = None) -> dt.date:
     moment = (now or timezone.now()) - timing_grace()
     day = moment.astimezone(_zone()).date()
     return day if cutoff(day) <= moment else day - dt.timedelta(days=1)
+
+
+def business_date_of(moment: dt.datetime) -> dt.date:
+    """The business date `moment` falls in."""
+    day = moment.astimezone(_zone()).date()
+    return day if moment <= cutoff(day) else day + dt.timedelta(days=1)
