@@ -409,6 +409,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 BACKOFFICE_RECONCILIATION_CHECKS: list[str] = [
     "funding.reconciliation.MovementsCheck",
     "funding.reconciliation.PoolCheck",
+    "trading.reconciliation.PositionsCheck",
 ]
 # `link(*, reference, break_record)`: the funding app's check that a funding request moved the
 # money a MONEY_MOVED resolution says it did ("" while no app moves money).

@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
-
 from backoffice.gateway.client import Gateway, get_gateway
 from backoffice.gateway.errors import GatewayError
 from backoffice.gateway.results import BalanceLedgerEntry
@@ -28,25 +26,10 @@ from backoffice.reconciliation.models import Break, BreakType
 from backoffice.reconciliation.services import LinkedMovement
 from funding.models import Direction, FundingRequest, FundingStatus, PoolTotals
 from participants.models import Account
+from participants.selectors import account_pages
 
 LEDGER_TYPES = {Direction.DEPOSIT: "DEPOSIT", Direction.WITHDRAWAL: "WITHDRAWAL"}
 FULL_TYPE = {f"LEDGER_ENTRY_TYPE_BALANCE_{name}": d for d, name in LEDGER_TYPES.items()}
-
-
-def account_pages(context: CheckContext, after: str) -> Iterator[list[Account]]:
-    """The participants' accounts in id order, a page at a time, from after `after`."""
-    accounts: QuerySet[Account] = Account.objects.select_related("participant").order_by(
-        "account_id"
-    )
-    if context.accounts:
-        accounts = accounts.filter(account_id__in=sorted(context.accounts))
-    last = after
-    while True:
-        page = list(accounts.filter(account_id__gt=last)[: context.page_size])
-        if not page:
-            return
-        yield page
-        last = page[-1].account_id
 
 
 @dataclass(frozen=True)

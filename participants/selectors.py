@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,7 +13,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from backoffice.identity.permissions import has_permission
-from participants.models import OPEN_STATUSES, Firm, KycSubmission, Participant
+from backoffice.reconciliation.checks import CheckContext
+from participants.models import OPEN_STATUSES, Account, Firm, KycSubmission, Participant
 from participants.states import OPEN_AT_EXCHANGE
 
 S = KycSubmission.Status
@@ -135,3 +137,19 @@ def participants_list(*, status: str = "", with_kyc: bool) -> QuerySet[Participa
     if status:
         participants = participants.filter(status=status)
     return with_latest_submission(participants) if with_kyc else participants
+
+
+def account_pages(context: CheckContext, after: str) -> Iterator[list[Account]]:
+    """The participants' accounts in id order, a page at a time, from after `after`."""
+    accounts: QuerySet[Account] = Account.objects.select_related("participant").order_by(
+        "account_id"
+    )
+    if context.accounts:
+        accounts = accounts.filter(account_id__in=sorted(context.accounts))
+    last = after
+    while True:
+        page = list(accounts.filter(account_id__gt=last)[: context.page_size])
+        if not page:
+            return
+        yield page
+        last = page[-1].account_id
