@@ -22,7 +22,9 @@ SANDBOX_DATA ?= var/sandbox
 # The sandbox exchange and the web app run side by side and stop together (trap). The demo firm
 # is registered at the sandbox with a key pair generated on first run into var/ (its POLYMARKET_*
 # lines go into .env); once the web app answers, firm_setup registers its KYC webhook (the
-# exchange test-posts it) and seed_demo onboards the demo participants through the real intake.
+# exchange test-posts it) and seed_demo onboards the demo participants through the real intake, then
+# makes the demo funding requests, the first two meeting the sandbox's PENDING and AMBIGUOUS modes
+# (armed just before, disarmed just after).
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py hash_search_keys
@@ -35,11 +37,13 @@ run: $(VENV)/.installed .env
 	WEB_PID=$$!; \
 	$(PY) scripts/wait_for.py http://$(WEB_ADDR)/healthz || exit 1; \
 	$(PY) manage.py firm_setup --webhook-url http://$(WEB_ADDR)/webhooks/polymarket/kyc/ || exit 1; \
+	$(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --stage-funding || exit 1; \
 	$(PY) manage.py seed_demo || exit 1; \
+	$(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --clear-faults || exit 1; \
 	echo; \
 	echo "Sandbox exchange: http://$(SANDBOX_HOST):$(SANDBOX_PORT)/  (demo firm client id $$CLIENT_ID)"; \
 	echo "Sandbox streams:  $(SANDBOX_HOST):$(SANDBOX_GRPC_PORT) (gRPC, plaintext)"; \
-	echo "Back-office:      http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, supervisor or admin)"; \
+	echo "Back-office:      http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, checker, supervisor or admin)"; \
 	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:         /'; \
 	echo "Stop both with Ctrl-C."; \
 	wait $$WEB_PID

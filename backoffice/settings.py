@@ -400,7 +400,7 @@ TRADING_FEED_STALE_SECONDS = env.int("TRADING_FEED_STALE_SECONDS", default=30)
 
 # Dotted paths of functions `seed(*, stdout)` that `manage.py seed_demo` runs after the demo users,
 # in order; each domain app adds its demo data here.
-BACKOFFICE_DEMO_SEEDERS: list[str] = ["participants.demo.seed"]
+BACKOFFICE_DEMO_SEEDERS: list[str] = ["participants.demo.seed", "funding.demo.seed"]
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 
 # --- Reconciliation (backoffice/reconciliation, `manage.py reconcile`) ------------------------------

@@ -84,16 +84,49 @@ def write_env(env_file: Path, values: dict[str, str]) -> None:
     env_file.write_text("\n".join(kept) + "\n")
 
 
+def faults(url: str, method: str, body: object, admin_token: str) -> None:
+    """Add (POST) or clear (DELETE) the sandbox's injected faults."""
+    request = urllib.request.Request(  # noqa: S310 - our URL
+        f"{url}/_sandbox/faults",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    if admin_token:
+        request.add_header("x-sandbox-admin-token", admin_token)
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+# The next two cash movements created answer PENDING, then AMBIGUOUS, and settle 90 s later.
+FUNDING_MODES = [
+    {"family": "cash", "kind": "cash_pending", "count": 1, "settle_after": 90},
+    {"family": "cash", "kind": "cash_ambiguous", "count": 1, "settle_after": 90},
+]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8100")
     parser.add_argument("--env", type=Path, default=Path(".env"))
     parser.add_argument("--keys", type=Path, default=Path("var/sandbox"))
     parser.add_argument("--wait", type=float, default=20.0)
+    parser.add_argument(
+        "--stage-funding",
+        action="store_true",
+        help="Arm the PENDING and AMBIGUOUS modes for the demo's first two transfers.",
+    )
+    parser.add_argument("--clear-faults", action="store_true", help="Disarm every injected fault.")
     args = parser.parse_args()
+    token = os.environ.get("SANDBOX_ADMIN_TOKEN", "")
+    if args.stage_funding or args.clear_faults:
+        faults(args.url, "DELETE", {}, token)
+        if args.stage_funding:
+            faults(args.url, "POST", {"faults": FUNDING_MODES}, token)
+        return 0
     private, public_pem = key_pair(args.keys)
     wait_for(args.url, args.wait)
-    firm = register(args.url, public_pem, os.environ.get("SANDBOX_ADMIN_TOKEN", ""))
+    firm = register(args.url, public_pem, token)
     write_env(
         args.env,
         {

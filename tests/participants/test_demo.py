@@ -12,6 +12,7 @@ from tests.participants.conftest import status
 
 def test_seed_demo_onboards_one_participant_per_path_once(settings, firm, exchange):
     settings.SSO_MODE = "local"
+    settings.BACKOFFICE_DEMO_SEEDERS = ["participants.demo.seed"]
     exchange.start_answers.extend(
         [
             status("ACCEPT", "ON_HOLD"),
@@ -37,6 +38,7 @@ def test_seed_demo_onboards_one_participant_per_path_once(settings, firm, exchan
 
 def test_seed_demo_without_a_firm_says_so(settings, db, exchange):
     settings.SSO_MODE = "local"
+    settings.BACKOFFICE_DEMO_SEEDERS = ["participants.demo.seed"]
     out = io.StringIO()
 
     call_command("seed_demo", "--password", "demo-password", stdout=out)

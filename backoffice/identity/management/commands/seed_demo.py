@@ -16,6 +16,8 @@ DEMO_USERS = {
     "compliance": {"compliance"},
     "support": {"support"},
     "treasury": {"treasury"},
+    # A second treasury person: whoever requests a movement never approves it.
+    "checker": {"treasury"},
     "supervisor": {"supervisor"},
     "admin": {SUPERUSER},
 }
