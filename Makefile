@@ -88,3 +88,9 @@ bench-streams: $(VENV)/.installed
 .PHONY: bench-fill
 bench-fill: $(VENV)/.installed
 	$(PY) -m bench.fill
+
+# Signed-in staff on the queue and participant pages against gunicorn (4 workers) on PostgreSQL;
+# writes bench/README.md.
+.PHONY: bench-load
+bench-load: $(VENV)/.installed
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice_load} ENV_FILE=tests/test.env $(PY) -m bench.load
