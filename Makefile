@@ -78,6 +78,11 @@ bench-gateway: $(VENV)/.installed
 bench-pages: $(VENV)/.installed
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice_bench} ENV_FILE=tests/test.env $(PY) -m bench.list_pages
 
+# The funding pages and changelists with 1,000,000 requests in PostgreSQL; writes bench/README.md.
+.PHONY: bench-funding
+bench-funding: $(VENV)/.installed
+	DATABASE_URL=$${BENCH_FUNDING_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/funding_bench} ENV_FILE=tests/test.env $(PY) -m bench.funding_pages
+
 # Drop Copy replay rate (executions per second to a client that only counts) over a million
 # executions; writes bench/README.md.
 .PHONY: bench-streams

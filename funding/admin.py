@@ -25,13 +25,9 @@ class FundingRequestAdmin(ReadOnlyLargeTableAdmin[FundingRequest]):
     # Filters on indexed columns with few values; no date hierarchy (it reads every row's date).
     list_filter = ("status", "direction")
     list_select_related = ("participant", "requested_by", "approved_by")
-    search_fields = (
-        "=external_reference",
-        "=idempotency_key",
-        "=workflow_id",
-        "=dco_transfer_id",
-        "=participant__external_id",
-    )
+    # The request's own identifiers, each unique and indexed. (A participant's requests are the
+    # funding queue's participant filter: a search across the join would read the whole table.)
+    search_fields = ("=external_reference", "=idempotency_key", "=workflow_id", "=dco_transfer_id")
     fields = (
         "participant",
         "account",
@@ -68,6 +64,8 @@ class FundingRequestAdmin(ReadOnlyLargeTableAdmin[FundingRequest]):
 @admin.register(FundingStatusChange)
 class FundingStatusChangeAdmin(ReadOnlyLargeTableAdmin[FundingStatusChange]):
     list_display = ("request", "from_status", "to_status", "actor_label", "source", "occurred_at")
+    # Newest first by id: the model's own order (by time) would sort the whole table.
+    ordering = ("-id",)
     list_filter = ("to_status", "source")
     list_select_related = ("request",)
     search_fields = ("=request__external_reference",)
