@@ -184,6 +184,40 @@ class RevealForm(forms.Form):
     )
 
 
+class DuplicateReviewForm(forms.Form):
+    """Compliance's decision on a submission held as a possible duplicate: either way with a
+    reason for the record; a release also with the confirmation that the person is someone else."""
+
+    decision = forms.ChoiceField(
+        choices=[("release", "Release and send"), ("withdraw", "Withdraw")],
+        error_messages={"required": "Choose to release or to withdraw.",
+                        "invalid_choice": "Choose to release or to withdraw."},
+    )  # fmt: skip
+    reason = forms.CharField(
+        label="Reason for the decision",
+        min_length=10,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why: what you checked, or why it will not be sent. This is recorded.",
+        error_messages={
+            "required": "Give a reason of at least 10 characters.",
+            "min_length": "Give a reason of at least 10 characters.",
+        },
+    )
+    confirm_different = forms.BooleanField(
+        required=False, label="I have checked that this is a different person"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == "release" and not cleaned.get("confirm_different"):
+            self.add_error(
+                "confirm_different",
+                "To release it, confirm that you checked this is a different person.",
+            )
+        return cleaned
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Note")
 

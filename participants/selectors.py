@@ -153,3 +153,12 @@ def account_pages(context: CheckContext, after: str) -> Iterator[list[Account]]:
             return
         yield page
         last = page[-1].account_id
+
+
+def duplicates_of(submissions: list[KycSubmission]) -> list[KycSubmission]:
+    """Other participants' submissions flagged as possible duplicates of these (the same SSN)."""
+    return list(
+        KycSubmission.objects.filter(duplicate_of__in=submissions)
+        .select_related("participant")
+        .order_by("id")
+    )

@@ -412,9 +412,17 @@ def _record_provisioning(*, submission: KycSubmission, outcome: KycOutcome, acto
 # --- Staff actions -----------------------------------------------------------------------------------
 
 
-def kyc_submission_release(*, submission: KycSubmission, actor: User) -> SendResult:
-    """Compliance decided a flagged duplicate is a different person: send it. Two officers
-    releasing at once: one releases, the other is told it already was."""
+def _review_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise OnboardingError("Give a reason of at least 10 characters.", field="reason")
+    return reason[:300]
+
+
+def kyc_submission_release(*, submission: KycSubmission, actor: User, reason: str) -> SendResult:
+    """Compliance decided a flagged duplicate is a different person, and says why: send it. Two
+    officers releasing at once: one releases, the other is told it already was."""
+    reason = _review_reason(reason)
     try:
         with transaction.atomic(durable=True):
             kyc_submission_transition(
@@ -422,7 +430,13 @@ def kyc_submission_release(*, submission: KycSubmission, actor: User) -> SendRes
                 to_status=S.PENDING,
                 actor=actor,
                 source="staff",
-                detail="duplicate cleared",
+                detail=f"duplicate released: {reason}",
+            )
+            audit_record(
+                actor=actor,
+                action="participants.kyc.duplicate_released",
+                target=submission,
+                payload={"duplicate_of": submission.duplicate_of_id, "reason": reason},
             )
     except KycTransitionRefused as exc:
         raise OnboardingError(
@@ -432,12 +446,21 @@ def kyc_submission_release(*, submission: KycSubmission, actor: User) -> SendRes
     return kyc_submission_send(submission=submission, actor=actor)
 
 
+@transaction.atomic
 def kyc_submission_withdraw(
     *, submission: KycSubmission, actor: User, reason: str
 ) -> KycSubmission:
-    return kyc_submission_transition(
+    reason = _review_reason(reason)
+    withdrawn = kyc_submission_transition(
         submission=submission, to_status=S.WITHDRAWN, actor=actor, source="staff", detail=reason
     )
+    audit_record(
+        actor=actor,
+        action="participants.kyc.withdrawn",
+        target=submission,
+        payload={"reason": reason},
+    )
+    return withdrawn
 
 
 @transaction.atomic

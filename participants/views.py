@@ -32,7 +32,14 @@ from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
 from participants import selectors, services
 from participants.errors import OnboardingError
-from participants.forms import AssignForm, IntakeForm, NoteForm, QueueFilterForm, RevealForm
+from participants.forms import (
+    AssignForm,
+    DuplicateReviewForm,
+    IntakeForm,
+    NoteForm,
+    QueueFilterForm,
+    RevealForm,
+)
 from participants.models import OPEN_STATUSES, KycSubmission, Participant
 from participants.presenters import identity_rows, masked_identity, participant_row
 from participants.selectors import FirmNotSetUp, QueueFilters
@@ -248,7 +255,11 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     can_see_kyc = has_permission(user, "participants.view_kycsubmission")
     can_read_notes = can_see_kyc and has_permission(user, "participants.view_kycnote")
     submissions = (
-        list(person.kyc_submissions.select_related("submitted_by", "assignee").order_by("-id"))
+        list(
+            person.kyc_submissions.select_related(
+                "submitted_by", "assignee", "duplicate_of__participant"
+            ).order_by("-id")
+        )
         if can_see_kyc
         else []
     )
@@ -261,6 +272,9 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "identity_rows": identity_rows(current) if current else [],
         "history": history,
         "story": kyc_story(current, history) if current else None,
+        # Others held or released as possible duplicates of this participant's submissions.
+        "shared_with": selectors.duplicates_of(submissions) if submissions else [],
+        "duplicate_form": DuplicateReviewForm(auto_id="review-%s"),
         "is_open": current is not None and current.status in OPEN_STATUSES,
         "accounts": list(person.accounts.order_by("created_at"))
         if has_permission(user, "participants.view_account")
@@ -360,25 +374,26 @@ def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     submission = selectors.submission_for_user(user=user, pk=pk)
-    decision = request.POST.get("decision")
+    form = DuplicateReviewForm(request.POST)
     if submission.status != S.HELD_DUPLICATE:
         messages.error(request, "This submission is not held as a possible duplicate.")
-    elif decision == "release":
+    elif not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    else:
+        reason = form.cleaned_data["reason"]
         try:
-            result = services.kyc_submission_release(submission=submission, actor=user)
+            if form.cleaned_data["decision"] == "release":
+                result = services.kyc_submission_release(
+                    submission=submission, actor=user, reason=reason
+                )
+                _announce(request, result.submission)
+            else:
+                services.kyc_submission_withdraw(submission=submission, actor=user, reason=reason)
+                messages.success(request, "The submission was withdrawn and will not be sent.")
         except OnboardingError as exc:
             messages.error(request, exc.message)
-        else:
-            _announce(request, result.submission)
-    elif decision == "withdraw":
-        reason = request.POST.get("reason", "").strip()[:300]
-        if len(reason) < 10:
-            messages.error(request, "Give a reason of at least 10 characters to withdraw.")
-        else:
-            services.kyc_submission_withdraw(submission=submission, actor=user, reason=reason)
-            messages.success(request, "The submission was withdrawn and will not be sent.")
-    else:
-        messages.error(request, "Choose to release or to withdraw.")
     return redirect("participants:participant", submission.participant_id)
 
 

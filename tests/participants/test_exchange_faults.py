@@ -318,7 +318,7 @@ def test_release_of_a_held_duplicate(persona, firm, exchange, name):
 
     response = persona("compliance").post(
         f"/onboarding/submissions/{submission.pk}/duplicate/",
-        {"decision": "release"},
+        {"decision": "release", "reason": "Checked: a different person", "confirm_different": "on"},
         follow=True,
     )
 
@@ -437,7 +437,9 @@ def _send_inside_a_transaction(submission, staff):
 
 def _release_inside_a_transaction(submission, staff):
     with transaction.atomic():
-        kyc_submission_release(submission=submission, actor=staff)
+        kyc_submission_release(
+            submission=submission, actor=staff, reason="Checked: a different person"
+        )
 
 
 def _sync_inside_a_transaction(submission, staff):

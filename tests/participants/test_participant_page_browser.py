@@ -139,3 +139,35 @@ def test_document_check_then_manual_review_found_by_kyc_sync(
 
     expect_one_story(page, S.MANUAL_REVIEW)
     expect(page.locator("#exchange-decision")).to_contain_text("status poll")
+
+
+def test_releasing_a_held_duplicate_needs_a_reason_and_a_confirmation(
+    page, live_server, live_exchange, firm
+):
+    original = onboard(firm, external_id="demo-ada")
+    held = onboard(firm, external_id="demo-ada-twin", first_name="Ada", last_name="Lovelace")
+    assert held.status == S.HELD_DUPLICATE
+    open_page(page, live_server, held)
+    expect_one_story(page, S.HELD_DUPLICATE, timeout=5_000)
+    expect(page.locator(".next-step")).to_contain_text("compliance — Another participant")
+
+    page.get_by_role("button", name="Release and send").click()  # no reason: the browser asks
+    expect(page.locator("#kyc-state")).to_have_text(S.HELD_DUPLICATE.label)
+    page.get_by_label("Reason for the decision").fill("Different date of birth; confirmed by phone")
+    page.get_by_role("button", name="Release and send").click()  # not confirmed: refused
+    expect(page.get_by_text("confirm that you checked this is a different person")).to_be_visible()
+    held.refresh_from_db()
+    assert held.status == S.HELD_DUPLICATE
+
+    page.get_by_label("Reason for the decision").fill("Different date of birth; confirmed by phone")
+    page.get_by_label("I have checked that this is a different person").check()
+    page.get_by_role("button", name="Release and send").click()
+    wait_for_status(live_exchange, held, S.APPROVED)
+    expect_one_story(page, S.APPROVED)
+    expect(page.locator(".timeline")).to_contain_text(
+        "duplicate released: Different date of birth; confirmed by phone"
+    )
+
+    page.get_by_role("link", name="demo-ada", exact=True).click()
+    expect(page.locator(".shared-ssn")).to_contain_text("demo-ada-twin (approved)")
+    assert original.participant_id != held.participant_id

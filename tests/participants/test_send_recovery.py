@@ -263,7 +263,12 @@ def test_two_officers_releasing_one_held_duplicate_at_once(monkeypatch, make_use
         barrier.wait()
         try:
             response = clients[n].post(
-                f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "release"}
+                f"/onboarding/submissions/{held.pk}/duplicate/",
+                {
+                    "decision": "release",
+                    "reason": "Checked: a different person",
+                    "confirm_different": "on",
+                },
             )
             answers[n] = (
                 response.status_code,

@@ -283,14 +283,18 @@ def test_a_duplicate_ssn_is_held_for_compliance_and_not_sent(support, persona, f
         action="participants.kyc.duplicate_flagged", object_id=str(held.pk)
     ).exists()
 
-    refused = support.post(f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "release"})
+    refused = support.post(
+        f"/onboarding/submissions/{held.pk}/duplicate/",
+        {"decision": "release", "reason": "Checked: a different person", "confirm_different": "on"},
+    )
     assert refused.status_code == 403
     held.refresh_from_db()
     assert held.status == S.HELD_DUPLICATE
 
     exchange.start_answers.append(status("REVIEW", "OPEN", external_id="user-456"))
     persona("compliance").post(
-        f"/onboarding/submissions/{held.pk}/duplicate/", {"decision": "release"}
+        f"/onboarding/submissions/{held.pk}/duplicate/",
+        {"decision": "release", "reason": "Checked: a different person", "confirm_different": "on"},
     )
     held.refresh_from_db()
     assert held.status == S.MANUAL_REVIEW
