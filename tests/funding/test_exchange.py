@@ -11,11 +11,12 @@ import pytest
 
 from backoffice.context import command_context
 from backoffice.gateway import errors
+from backoffice.gateway.client import reset_gateway
 from backoffice.gateway.transport import RequestsTransport
 from funding.errors import FundingError
 from funding.models import FundingRequest
 from funding.resume import funding_resume
-from funding.services import funding_request_approve
+from funding.services import funding_request_approve, pool_topup_record
 from tests.factories import UserFactory
 from tests.funding.live import as_staff
 
@@ -126,17 +127,24 @@ def test_a_withdrawal_checked_against_the_exchanges_free_cash(live):
 # --- every fault of the create call -----------------------------------------------------------
 
 
-class ConnectTimeoutOnCreate(RequestsTransport):
-    """No connection within the connect timeout, the first time a transfer is created: the one
+class ConnectTimeoutOnce(RequestsTransport):
+    """No connection within the connect timeout, the first time a call goes to `path`: the one
     fault a live server cannot stage."""
 
+    path = ""
     tripped = False
 
     def send(self, request):
-        if request.url.endswith("/CreateCashMovement") and not ConnectTimeoutOnCreate.tripped:
-            ConnectTimeoutOnCreate.tripped = True
+        if request.url.endswith(ConnectTimeoutOnce.path) and not ConnectTimeoutOnce.tripped:
+            ConnectTimeoutOnce.tripped = True
             raise errors.Timeout("ConnectTimeout", reached=False)
         return super().send(request)
+
+
+def connect_timeout_once(monkeypatch, path: str) -> None:
+    ConnectTimeoutOnce.path, ConnectTimeoutOnce.tripped = path, False
+    monkeypatch.setattr("backoffice.gateway.client.RequestsTransport", ConnectTimeoutOnce)
+    reset_gateway()  # the next call builds the client, on this transport
 
 
 NOT_SENT = "It stays approved and is sent by the next run of funding_resume."
@@ -188,8 +196,7 @@ CREATE_FAULTS = {
 
 def stage(live, case: str, monkeypatch) -> None:
     if case == "timeout before sending":
-        ConnectTimeoutOnCreate.tripped = False
-        monkeypatch.setattr("backoffice.gateway.client.RequestsTransport", ConnectTimeoutOnCreate)
+        connect_timeout_once(monkeypatch, "/CreateCashMovement")
     elif case == "timeout after sending":
         live.fault(family="cash", kind="latency", latencyMs=1500, count=1)
     elif case == "connection reset":
@@ -232,16 +239,34 @@ def test_each_fault_of_the_transfer_then_funding_resume(live, monkeypatch, case)
 
 # --- every fault of the reads ------------------------------------------------------------------
 
+BUSY = "the exchange could not be reached or was busy"
 READ_FAULTS = {
-    "timeout after sending": "the exchange could not be reached or was busy (timeout)",
-    "connection reset": "the exchange could not be reached or was busy (connection_failed)",
-    "5xx": "the exchange could not be reached or was busy (unavailable)",
-    "429": "the exchange could not be reached or was busy (resource_exhausted)",
-    "malformed body": "the exchange could not be reached or was busy (malformed_response)",
+    "timeout before sending": f"{BUSY} (timeout)",
+    "timeout after sending": f"{BUSY} (timeout)",
+    "connection reset": f"{BUSY} (connection_failed)",
+    "5xx": f"{BUSY} (unavailable)",
+    "429": f"{BUSY} (resource_exhausted)",
+    "token refused": (
+        "the connection to the exchange is misconfigured (sign-in refused, access_denied: client "
+        "is disabled); a person must fix the settings"
+    ),
+    "malformed body": f"{BUSY} (malformed_response)",
+}
+PATHS = {
+    "cash": "/GetCashMovement",
+    "positions": "/v1/positions/balance",
+    "pool": "/GetFundingAccountBalance",
 }
 
 
-def stage_read(live, case: str, family: str) -> None:
+def stage_read(live, case: str, family: str, monkeypatch) -> None:
+    """Stage `case` for the next read of `family`; undone by `unstage`."""
+    if case == "timeout before sending":
+        connect_timeout_once(monkeypatch, PATHS[family])
+        return
+    if case == "token refused":
+        live.disable_firm()
+        return
     kind = {
         "timeout after sending": {"kind": "latency", "latencyMs": 1500},
         "connection reset": {"kind": "drop"},
@@ -249,14 +274,19 @@ def stage_read(live, case: str, family: str) -> None:
         "429": {"kind": "rate_limit", "retryAfter": 1},
         "malformed body": {"kind": "malformed"},
     }[case]
-    live.fault(family=family, count=1, **kind)
+    live.fault(family="cash" if family == "pool" else family, count=1, **kind)
+
+
+def unstage(live, case: str) -> None:
+    if case == "token refused":
+        live.disable_firm(False)
 
 
 @pytest.mark.parametrize("case", READ_FAULTS)
-def test_each_fault_reading_a_pending_movement(live, case):
+def test_each_fault_reading_a_pending_movement(live, case, monkeypatch):
     live.fault(family="cash", kind="cash_pending", count=1, settleAfter=0)
     request = approve(live.request(status="awaiting_approval"))
-    stage_read(live, case, "cash")
+    stage_read(live, case, "cash", monkeypatch)
 
     report = resume()
 
@@ -266,6 +296,7 @@ def test_each_fault_reading_a_pending_movement(live, case):
         f"Pending at the exchange; asking it failed ({READ_FAULTS[case]}) and it is asked again."
     )
     assert report.failed == [f"#{request.pk}: {request.last_error}"]
+    unstage(live, case)
     resume()
     request.refresh_from_db()
     assert (request.status, request.last_error) == ("confirmed", "")
@@ -274,10 +305,10 @@ def test_each_fault_reading_a_pending_movement(live, case):
 
 
 @pytest.mark.parametrize("case", READ_FAULTS)
-def test_each_fault_reading_free_cash_at_approval(live, case):
+def test_each_fault_reading_free_cash_at_approval(live, case, monkeypatch):
     live.fund_participant("500.00")
     request = live.request(status="awaiting_approval", direction="withdrawal")
-    stage_read(live, case, "positions")
+    stage_read(live, case, "positions", monkeypatch)
 
     with pytest.raises(FundingError) as refused:
         approve(request)
@@ -292,10 +323,10 @@ def test_each_fault_reading_free_cash_at_approval(live, case):
 
 
 @pytest.mark.parametrize("case", READ_FAULTS)
-def test_each_fault_reading_free_cash_just_before_sending(live, case):
+def test_each_fault_reading_free_cash_just_before_sending(live, case, monkeypatch):
     live.fund_participant("500.00")
     request = live.request(direction="withdrawal")
-    stage_read(live, case, "positions")
+    stage_read(live, case, "positions", monkeypatch)
 
     resume()
 
@@ -306,10 +337,32 @@ def test_each_fault_reading_free_cash_just_before_sending(live, case):
         "It stays approved and is sent by the next run of funding_resume."
     )
     assert live.creates() == []
+    unstage(live, case)
     resume()
     request.refresh_from_db()
     assert request.status == "confirmed"
     assert len(live.movements(request)) == 1
+
+
+@pytest.mark.parametrize("case", READ_FAULTS)
+def test_each_fault_reading_the_funding_account(live, case, monkeypatch, client):
+    pool_topup_record(
+        amount="1000000.00",
+        reference="opening",
+        memo="",
+        actor=UserFactory.create(roles=["treasury"]),
+    )
+    client.force_login(UserFactory.create(roles=["treasury"]))
+    stage_read(live, case, "pool", monkeypatch)
+
+    response = client.get("/funding/balance/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"The exchange could not be asked: {READ_FAULTS[case]}." in page
+    assert "Not checked: the exchange's balance could not be read." in page
+    unstage(live, case)
+    assert "The identity holds" in client.get("/funding/balance/").content.decode()
 
 
 def test_a_token_refused_while_reading_stops_the_run(live):
