@@ -1,5 +1,6 @@
-"""The side menu (entries from BACKOFFICE_NAVIGATION that the signed-in person may open) and
-whether the top bar offers the search box (BACKOFFICE_SEARCH)."""
+"""The side menu (entries from BACKOFFICE_NAVIGATION that the signed-in person may open),
+whether the top bar offers the search box (BACKOFFICE_SEARCH), and the panels domain apps add to
+shared pages (HOME_PANELS, EXCHANGE_HEALTH_PANELS) that the person may see."""
 
 from __future__ import annotations
 
@@ -38,3 +39,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 def _within(path: str, url: str) -> bool:
     return url != "/" and path.startswith(url)
+
+
+def panels_for(user: Any, panels: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The (title, template) of the panels a domain app adds to a page that `user` may see."""
+    return [
+        (title, template)
+        for title, template, permission in panels
+        if has_permission(user, permission)
+    ]

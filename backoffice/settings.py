@@ -286,6 +286,9 @@ _ONBOARDING_WORK = [
 _FUNDING_READ = ["funding.view_fundingrequest", "funding.view_pooltopup"]
 # Treasury and supervisors own the breaks the nightly reconciliation finds; compliance reads them.
 _RECONCILIATION_WORK = ["reconciliation.view_break", "reconciliation.work_break"]
+# The trading mirror: orders with their executions, trades, positions and balances, read by
+# support, compliance and supervisors; support alone cancels an order for a participant.
+_TRADING_READ = ["trading.view_order"]
 BACKOFFICE_ROLES: dict[str, list[str]] = {
     "compliance": [
         "audit.view_auditevent",
@@ -294,9 +297,16 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "participants.reveal_pii",
         "participants.review_duplicate",
         "reconciliation.view_break",
+        *_TRADING_READ,
     ],
     # The record of exchange calls and the exchange-health page, for those who field "is it us?"
-    "support": [*_ONBOARDING_READ, *_ONBOARDING_WORK, "gateway.view_gatewaycall"],
+    "support": [
+        *_ONBOARDING_READ,
+        *_ONBOARDING_WORK,
+        "gateway.view_gatewaycall",
+        *_TRADING_READ,
+        "trading.cancel_order",
+    ],
     "treasury": [
         "participants.view_participant",
         "participants.view_account",
@@ -315,6 +325,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         *_FUNDING_READ,
         "funding.approve_large_fundingrequest",
         *_RECONCILIATION_WORK,
+        *_TRADING_READ,
     ],
 }
 
@@ -335,6 +346,7 @@ BACKOFFICE_URLCONFS: list[tuple[str, str]] = [
     ("onboarding/", "participants.urls"),
     ("webhooks/polymarket/", "participants.webhook_urls"),
     ("funding/", "funding.urls"),
+    ("trading/", "trading.urls"),
 ]
 # What the top bar's search box asks: (provider `search(*, term, user)`, permission it needs).
 BACKOFFICE_SEARCH: list[tuple[str, str]] = [
@@ -356,11 +368,17 @@ PARTICIPANT_PAGE_PANELS: list[tuple[str, str, str]] = [
         "reconciliation/participant_panel.html",
         "reconciliation.view_break",
     ),
+    ("Trading", "trading/participant_panel.html", "trading.view_order"),
 ]
 # The home page's work counts: (provider `counts(*, user)`, permission it needs); backoffice/home.py.
 BACKOFFICE_HOME_COUNTS: list[tuple[str, str]] = [
     ("funding.home.counts", "funding.view_fundingrequest"),
     ("backoffice.reconciliation.home.counts", "reconciliation.view_break"),
+    ("trading.home.counts", "trading.view_order"),
+]
+# Extra panels on the exchange-health page, (title, template, permission needed).
+EXCHANGE_HEALTH_PANELS: list[tuple[str, str, str]] = [
+    ("Streams", "trading/health_panel.html", "gateway.view_gatewaycall"),
 ]
 
 # --- Onboarding ----------------------------------------------------------------------------------------
@@ -454,6 +472,7 @@ BACKOFFICE_NAVIGATION: list[tuple[str, str, str]] = [
     ("Funding", "funding:queue", "funding.view_fundingrequest"),
     ("Reconciliation", "reconciliation:dashboard", "reconciliation.view_break"),
     ("Breaks", "reconciliation:breaks", "reconciliation.view_break"),
+    ("Trading", "trading:blotter", "trading.view_order"),
 ]
 
 # --- Polymarket US gateway (backoffice/gateway) ------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -14,6 +15,7 @@ from backoffice.gateway.selectors import (
 from backoffice.htmx import render_page
 from backoffice.http import HtmxHttpRequest
 from backoffice.identity.permissions import permission_required
+from backoffice.navigation import panels_for
 
 
 @require_GET
@@ -33,5 +35,6 @@ def health(request: HtmxHttpRequest) -> HttpResponse:
         "latency_chart": latency_chart(report.buckets, report.window),
         "operations": operations_summary(window_key=window_key),
         "zone_name": timezone.localtime().tzname(),
+        "panels": panels_for(request.user, settings.EXCHANGE_HEALTH_PANELS),
     }
     return render_page(request, "gateway/health.html", context, partial="report", target="report")

@@ -27,6 +27,7 @@ def test_navigation_follows_the_roles(persona):
         "Participants",
         "Onboarding",
         "Exchange health",
+        "Trading",
         "Admin",
     ]
     assert nav_labels(persona("compliance").get("/").content.decode()) == [
@@ -36,6 +37,7 @@ def test_navigation_follows_the_roles(persona):
         "Audit",
         "Reconciliation",
         "Breaks",
+        "Trading",
         "Admin",
     ]
     assert nav_labels(persona("treasury").get("/").content.decode()) == [

@@ -33,6 +33,20 @@ from tests.factories import (
     ReconciliationRunFactory,
     UserFactory,
 )
+from tests.trading.rows import executions, orders
+from trading.models import (
+    BalanceSnapshot,
+    Execution,
+    FeedGap,
+    Instrument,
+    Order,
+    OrderCancel,
+    OrderCancelChange,
+    Position,
+    StreamCursor,
+    Trade,
+    TradingDay,
+)
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 ROLES = ["compliance", "support", "treasury", "supervisor", "superuser"]
@@ -114,7 +128,7 @@ def admin_model_routes(path: str) -> set[str]:
     return {path + suffix for suffix in suffixes}
 
 
-ADMIN_APPS = ("auth", "audit", "gateway", "participants", "funding")
+ADMIN_APPS = ("auth", "audit", "gateway", "participants", "funding", "trading")
 APP_INDEX = rf"/admin/^(?P<app_label>{'|'.join(ADMIN_APPS)})/$"
 CATCH_ALL = "/admin/(?P<url>.*)$"
 
@@ -162,6 +176,7 @@ def world(db):
     PoolTotals.objects.create(currency="USD", top_ups=1)
     run = ReconciliationRunFactory.create()
     found = BreakFactory.create(first_run=run, last_run=run)
+    trading_world(funding_request.requested_by)
     return {
         "run": run,
         "break": found,
@@ -171,6 +186,39 @@ def world(db):
         "user": UserFactory.create(username="someone-else", roles=["support"]),
         "funding_request": funding_request,
     }
+
+
+TRADING_MODELS = (Order, Execution, Trade, Position, Instrument, BalanceSnapshot, TradingDay,
+                  StreamCursor, FeedGap, OrderCancel, OrderCancelChange)  # fmt: skip
+
+
+def trading_world(user: User) -> None:
+    account = Account.objects.get().account_id
+    (order,) = orders(1, account=account)
+    executions(1, account=account)
+    Trade.objects.create(exchange_id="T0", symbol=order.symbol, state="CLEARED", qty=1)
+    Position.objects.create(
+        account=account, symbol=order.symbol, net_position=1, qty_bought=1, qty_sold=0,
+        bod_position=0, cost=1, realized=0, change_time=order.insert_time,
+    )  # fmt: skip
+    Instrument.objects.create(
+        symbol=order.symbol, state="OPEN", price_scale=100, qty_scale=100, tick_size="0.01",
+        minimum_trade_qty=1,
+    )  # fmt: skip
+    BalanceSnapshot.objects.create(
+        account=account, cash=1, buying_power=1, open_orders=0, as_of=order.insert_time
+    )
+    TradingDay.objects.create(trade_date=order.insert_time.date())
+    StreamCursor.objects.create(environment="sandbox", stream="executions")
+    FeedGap.objects.create(
+        environment="sandbox", stream="executions", reason="cold_start",
+        window_start=order.insert_time, window_end=order.insert_time,
+    )  # fmt: skip
+    cancel = OrderCancel.objects.create(
+        order=order, participant=Account.objects.get().participant, requested_by=user,
+        reason="test", status="refused", send_deadline=order.insert_time,
+    )  # fmt: skip
+    OrderCancelChange.objects.create(cancel=cancel, to_status="refused", source="test")
 
 
 def object_ids(world) -> dict[str, int | str]:
@@ -190,6 +238,7 @@ def object_ids(world) -> dict[str, int | str]:
         "/admin/funding/fundingstatuschange/": FundingStatusChange.objects.get().pk,
         "/admin/funding/pooltopup/": PoolTopUp.objects.get().pk,
         "/admin/funding/pooltotals/": "USD",
+        **{f"/admin/trading/{m._meta.model_name}/": m.objects.get().pk for m in TRADING_MODELS},
     }
 
 
@@ -200,11 +249,10 @@ def concrete(path: str, world) -> str:
     elif path.startswith("/reconciliation/"):
         pk = world["run" if "/runs/" in path else "break"].pk
     else:
-        pk = world[
-            "participant" if path.startswith("/onboarding/participants/") else "submission"
-        ].pk
+        pk = world["participant" if "/participants/" in path else "submission"].pk
     return (
         path.replace("<pk>", str(pk))
+        .replace("<exchange_id>", Order.objects.get().exchange_id)
         .replace("<field>", "ssn")
         .replace("<content_type_id>", str(ContentType.objects.get_for_model(User).pk))
         .replace("<object_id>", str(world["user"].pk))

@@ -1,0 +1,205 @@
+"""The trading pages: the blotter's filters, keyset pages and CSV; the participant page's panel;
+the order page; feed health and the "behind" notice. List pages cost the same queries for a few
+rows as for many."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests.trading.rows import T0, executions, orders, participant_with_account
+from trading.models import FeedGap, StreamCursor, TradingDay
+
+pytestmark = pytest.mark.django_db
+ADA, BOB = "firms/ISV-Acme/accounts/0ada", "firms/ISV-Acme/accounts/0b0b"
+
+
+@pytest.fixture
+def support(persona):
+    return persona("support")
+
+
+@pytest.fixture
+def fresh_feed():
+    now = timezone.now()
+    for stream in ("executions", "trades", "positions"):
+        StreamCursor.objects.create(
+            environment="sandbox",
+            stream=stream,
+            connected=True,
+            last_message_at=now,
+            last_event_time=now - dt.timedelta(seconds=3),
+        )
+
+
+def test_the_blotter_costs_the_same_queries_for_few_or_many_rows(
+    support, fresh_feed, django_assert_num_queries
+):
+    participant_with_account("ada", ADA)
+    orders(3, account=ADA)
+    support.get("/trading/")
+    # session, user, permissions x2, feed, rows, their participants
+    with django_assert_num_queries(7):
+        support.get("/trading/")
+    orders(120, account=ADA, start=3)
+    with django_assert_num_queries(7):
+        response = support.get("/trading/")
+    assert len(response.context["rows"]) == 50
+    executions(3, account=ADA)
+    with django_assert_num_queries(8):  # and the participant's accounts
+        response = support.get("/trading/?view=executions&participant=ada&side=BUY")
+    assert len(response.context["rows"]) == 3
+
+
+def test_filters_and_keyset_pages(support, fresh_feed):
+    participant_with_account("ada", ADA)
+    participant_with_account("bob", BOB)
+    orders(60, account=ADA)
+    orders(5, account=BOB)
+    first = support.get("/trading/?participant=ada")
+    rows = [o.exchange_id for o, _ in first.context["rows"]]
+    assert rows[0] == "O0ada000059"
+    assert len(rows) == 50
+    page = first.context["page"]
+    second = support.get("/trading/" + page.next_href)
+    assert [o.exchange_id for o, _ in second.context["rows"]] == [
+        f"O0ada{n:06d}" for n in range(9, -1, -1)
+    ]
+    back = support.get("/trading/" + second.context["page"].previous_href)
+    assert [o.exchange_id for o, _ in back.context["rows"]] == rows
+    sells = support.get("/trading/?participant=bob&side=SELL")
+    assert [o.exchange_id for o, _ in sells.context["rows"]] == ["O0b0b000003", "O0b0b000001"]
+    assert [p.external_id for _, p in sells.context["rows"]] == ["bob", "bob"]
+    local = timezone.localdate(T0)
+    dated = support.get(f"/trading/?view=executions&date_from={local}&date_to={local}")
+    assert dated.context["rows"] == []
+    executions(2, account=BOB)
+    dated = support.get(f"/trading/?view=executions&date_from={local}&date_to={local}")
+    assert [e.exchange_id for e, _ in dated.context["rows"]] == ["E0b0b000001", "E0b0b000000"]
+
+
+def test_bad_filters_name_the_field_and_show_no_rows(support):
+    orders(3, account=ADA)
+    response = support.get("/trading/?date_from=2026-12-02&date_to=2026-12-01&side=UP")
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+    errors = response.context["filter_errors"]
+    assert any(e.startswith("Side:") for e in errors)
+    assert "To: “To” must not be before “From”." in errors
+    export = support.get("/trading/export.csv?side=UP")
+    assert export.status_code == 400
+
+
+def test_the_csv_streams_every_row_in_utc(support):
+    orders(3, account=ADA)
+    response = support.get("/trading/export.csv?view=orders")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(response.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("order_id,clord_id,account,symbol,side")
+    assert lines[0].endswith("insert_time_utc,last_transact_time_utc")
+    assert len(lines) == 4
+    assert lines[1].split(",")[0] == "O0ada000002"
+    assert "2026-11-30T15:00:02Z" in lines[1]
+
+
+def test_every_trading_page_says_when_the_mirror_is_behind(support):
+    participant = participant_with_account("ada", ADA)
+    (order,) = orders(1, account=ADA)
+    for url in ("/trading/", f"/trading/orders/{order.exchange_id}/",
+                f"/onboarding/participants/{participant.pk}/"):  # fmt: skip
+        html = support.get(url).content.decode()
+        assert (
+            "The trading mirror is behind:</strong> Drop Copy executions have never been received"
+            in html
+        ), url
+    StreamCursor.objects.create(
+        environment="sandbox", stream="executions", connected=True, last_message_at=timezone.now()
+    )
+    StreamCursor.objects.create(
+        environment="sandbox", stream="trades", connected=True, last_message_at=timezone.now()
+    )
+    StreamCursor.objects.create(
+        environment="sandbox",
+        stream="positions",
+        connected=False,
+        last_message_at=timezone.now() - dt.timedelta(seconds=95),
+    )
+    html = support.get("/trading/").content.decode()
+    assert "Position changes last arrived 95 s ago" in html
+    StreamCursor.objects.filter(stream="positions").update(
+        connected=True, last_message_at=timezone.now()
+    )
+    FeedGap.objects.create(
+        environment="sandbox",
+        stream="trades",
+        reason="token_refused",
+        window_start=T0,
+        window_end=T0,
+    )
+    assert (
+        "Trade capture reports have a gap that is being repaired"
+        in support.get("/trading/").content.decode()
+    )
+    FeedGap.objects.update(repaired_at=timezone.now())
+    assert "The trading mirror is behind" not in support.get("/trading/").content.decode()
+
+
+def test_the_participant_page_panel_costs_the_same_for_few_or_many_rows(
+    support, fresh_feed, django_assert_num_queries
+):
+    person = participant_with_account("ada", ADA)
+    orders(2, account=ADA)
+    executions(2, account=ADA)
+    url = f"/onboarding/participants/{person.pk}/"
+    support.get(url)
+    with django_assert_num_queries(14) as few:  # the page's own, then the panel's six
+        support.get(url)
+    orders(40, account=ADA, start=2)
+    executions(40, account=ADA, start=2)
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = support.get(url).content.decode()
+    assert html.count('href="/trading/orders/O0ada') == 20
+
+
+def test_the_order_page_tells_its_story(support, fresh_feed):
+    participant_with_account("ada", ADA)
+    (order,) = orders(1, account=ADA)
+    executions(1, account=ADA)
+    html = support.get(f"/trading/orders/{order.exchange_id}/").content.decode()
+    assert "Cancel this order" in html
+    assert "E0ada" not in html  # executions are shown by their trade and values
+    assert "T0" in html
+    assert support.get("/trading/orders/NOPE-1/").status_code == 404
+    compliance = support  # same rows, other role below
+    assert compliance.get("/trading/orders/UNKNOWN1/").status_code == 404
+
+
+def test_feed_health_on_the_exchange_health_page(support, fresh_feed):
+    FeedGap.objects.create(
+        environment="sandbox",
+        stream="executions",
+        reason="token_refused",
+        window_start=T0,
+        window_end=T0 + dt.timedelta(hours=1),
+        repaired_at=T0 + dt.timedelta(hours=2),
+        rows_repaired=42,
+        method="orders and executions downloads",
+    )
+    html = support.get("/gateway/health/").content.decode()
+    assert "Drop Copy executions" in html
+    assert "Gaps: 1 found, 1 repaired" in html
+    assert ">42<" in html
+
+
+def test_home_shows_the_feed_and_counts(support, fresh_feed):
+    orders(4, account=ADA)
+    TradingDay.objects.create(trade_date=timezone.localdate(), executions=12)
+    html = support.get("/").content.decode()
+    assert '<span class="count">0</span> Trading: streams behind' in html
+    assert '<span class="count">12</span> Trading: executions today' in html
+    assert '<span class="count">4</span> Trading: open orders' in html
+    StreamCursor.objects.filter(stream="trades").update(connected=False)
+    html = support.get("/").content.decode()
+    assert '<span class="count">1</span> Trading: streams behind' in html
