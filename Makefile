@@ -89,6 +89,15 @@ bench-funding: $(VENV)/.installed
 bench-streams: $(VENV)/.installed
 	$(PY) -m bench.streams
 
+# The trading mirror on PostgreSQL (BENCH_DATABASE_URL, default trading_bench): Drop Copy ingest of
+# a million executions from a live sandbox, and the trading pages at a million executions;
+# writes bench/README.md.
+.PHONY: bench-trading-ingest bench-trading-pages
+bench-trading-ingest: $(VENV)/.installed
+	$(PY) -m bench.trading ingest
+bench-trading-pages: $(VENV)/.installed
+	$(PY) -m bench.trading pages
+
 # The bulk fill of 10,000 participants and 1,000,000 executions, timed and checked; writes bench/README.md.
 .PHONY: bench-fill
 bench-fill: $(VENV)/.installed
