@@ -210,41 +210,41 @@ def _trade_date(transact_time: dt.datetime | None, trade_date: dt.date | None) -
 def execution_row(e: r.Execution) -> dict[str, Any]:
     order = e.order
     assert order is not None, "a Drop Copy execution carries its order"
-    return {
-        "exchange_id": e.id,
-        "order_exchange_id": order.id,
-        "account": order.account,
-        "symbol": order.symbol,
-        "side": short(order.side, "SIDE_"),
-        "exec_type": short(e.type, "EXECUTION_TYPE_"),
-        "order_state": short(order.state, "ORDER_STATE_"),
-        "last_shares": e.last_shares,
-        "last_px": e.last_px,
-        "cum_qty": order.cum_qty,
-        "leaves_qty": order.leaves_qty,
-        "commission": e.commission,
-        "aggressor": e.aggressor,
-        "trade_id": e.trade_id,
-        "reject_reason": short(e.order_reject_reason, "ORD_REJECT_REASON_"),
-        "text": e.text[:300],
-        "transact_time": e.transact_time,
-        "trade_date": _trade_date(e.transact_time, e.transact_trade_date),
-    }
+    return _execution(
+        e, order.id, order.account, order.symbol, order.side, order.state, order.cum_qty,
+        order.leaves_qty,
+    )  # fmt: skip
 
 
 def downloaded_execution_row(e: r.DownloadedExecution) -> dict[str, Any]:
+    """The executions download carries the order's id, side and quantities beside the execution."""
+    return _execution(
+        e, e.order_id, e.account, e.symbol, e.side, e.order_state, e.cum_qty, e.leaves_qty
+    )
+
+
+def _execution(
+    e: r.Execution | r.DownloadedExecution,
+    order_id: str,
+    account: str,
+    symbol: str,
+    side: str,
+    order_state: str,
+    cum_qty: Decimal,
+    leaves_qty: Decimal,
+) -> dict[str, Any]:
     return {
         "exchange_id": e.id,
-        "order_exchange_id": e.order_id,
-        "account": e.account,
-        "symbol": e.symbol,
-        "side": short(e.side, "SIDE_"),
+        "order_exchange_id": order_id,
+        "account": account,
+        "symbol": symbol,
+        "side": short(side, "SIDE_"),
         "exec_type": short(e.type, "EXECUTION_TYPE_"),
-        "order_state": short(e.order_state, "ORDER_STATE_"),
+        "order_state": short(order_state, "ORDER_STATE_"),
         "last_shares": e.last_shares,
         "last_px": e.last_px,
-        "cum_qty": e.cum_qty,
-        "leaves_qty": e.leaves_qty,
+        "cum_qty": cum_qty,
+        "leaves_qty": leaves_qty,
         "commission": e.commission,
         "aggressor": e.aggressor,
         "trade_id": e.trade_id,

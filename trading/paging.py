@@ -1,40 +1,21 @@
 """Keyset pages in time order, newest first, both ways: a page is named by the row on its edge
 (`after=<time>~<id>`, `before=<time>~<id>`), so page 10,000 costs what page 1 costs and rows that
-arrive meanwhile never shift the pages (backoffice.paging does the same in id order; the
-blotter's order is the exchange's time, with our id to break ties).
+arrive meanwhile never shift the pages. backoffice.paging does the same in id order, and its
+KeysetPage (with its links) is the page here too; the blotter's order is the exchange's time,
+with our id to break ties.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 
+from backoffice.paging import KeysetPage
+
 M = TypeVar("M", bound=Model)
-
-
-@dataclass(frozen=True)
-class TimePage(Generic[M]):
-    rows: list[M]
-    next_cursor: str
-    previous_cursor: str
-    querystring: str
-
-    @property
-    def next_href(self) -> str:
-        return self._href("after", self.next_cursor)
-
-    @property
-    def previous_href(self) -> str:
-        return self._href("before", self.previous_cursor)
-
-    def _href(self, name: str, cursor: str) -> str:
-        if not cursor:
-            return ""
-        return f"?{self.querystring}&{name}={cursor}" if self.querystring else f"?{name}={cursor}"
 
 
 def _parse(text: str) -> tuple[dt.datetime, int] | None:
@@ -54,7 +35,7 @@ def cursor_of(row: Any, field: str) -> str:
     return f"{moment}~{row.pk}"
 
 
-def time_page(queryset: QuerySet[M], *, field: str, query: QueryDict, size: int) -> TimePage[M]:
+def time_page(queryset: QuerySet[M], *, field: str, query: QueryDict, size: int) -> KeysetPage[M]:
     """One page of `queryset`, newest `field` first (ties by id)."""
     filters = query.copy()
     filters.pop("after", None)
@@ -85,4 +66,4 @@ def time_page(queryset: QuerySet[M], *, field: str, query: QueryDict, size: int)
     if has_previous and not rows and after is not None:
         previous_cursor = query.get("after", "")
     next_cursor = cursor_of(rows[-1], field) if has_next and rows else ""
-    return TimePage(rows, next_cursor, previous_cursor, filters.urlencode())
+    return KeysetPage(rows, next_cursor, previous_cursor, filters.urlencode())
