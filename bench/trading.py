@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import write_results  # noqa: E402
+from bench.list_pages import measure  # noqa: E402
 from bench.streams import fill, machine, start_sandbox  # noqa: E402
 
 DATABASE_URL = os.environ.get(
@@ -251,26 +251,6 @@ def fill_mirror() -> None:
     from django.core.management import call_command
 
     call_command("createsuperuser", "--noinput", username="bench-admin", email="a@example.com")
-
-
-def measure(client, url: str) -> tuple[float, float, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    timings = []
-    for _ in range(ROUNDS):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
-    return (
-        statistics.median(timings),
-        statistics.quantiles(timings, n=20)[18],
-        len(queries.captured_queries),
-    )
 
 
 def pages() -> None:
