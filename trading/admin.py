@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from backoffice.admin_tools import ReadOnlyLargeTableAdmin
 from backoffice.identity.permissions import has_permission
+from trading.forms import EXECUTION_TYPES, ORDER_STATES
 from trading.models import (
     BalanceSnapshot,
     Execution,
@@ -24,6 +25,33 @@ from trading.models import (
     StreamCursor,
     Trade,
     TradingDay,
+)
+
+
+def fixed_filter(
+    field: str, title: str, choices: list[tuple[str, str]]
+) -> type[admin.SimpleListFilter]:
+    """A filter with its choices known in advance: Django's default for a column without
+    choices reads the distinct values of the whole table."""
+
+    class Filter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+            return choices
+
+        def queryset(self, request: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
+            value = self.value()
+            return queryset.filter(**{field: value}) if value else queryset
+
+    Filter.title = title
+    return Filter
+
+
+ORDER_STATE_FILTER = fixed_filter("state", "state", [c for c in ORDER_STATES if c[0] != "OPEN"])
+EXECUTION_TYPE_FILTER = fixed_filter("exec_type", "type", EXECUTION_TYPES)
+TRADE_STATE_FILTER = fixed_filter(
+    "state", "state", [("CLEARED", "Cleared"), ("BUSTED", "Busted"), ("NEW", "New")]
 )
 
 
@@ -42,7 +70,7 @@ class TradingAdmin(ReadOnlyLargeTableAdmin[Any]):
 class OrderAdmin(TradingAdmin):
     list_display = ("exchange_id", "insert_time", "account", "symbol", "side", "state", "price",
                     "order_qty", "cum_qty")  # fmt: skip
-    list_filter = ("side", "state")
+    list_filter = ("side", ORDER_STATE_FILTER)
     search_fields = ("=exchange_id", "=clord_id", "=account")
     search_help_text = "Exact order id, client order id or account."
     ordering = ("-insert_time", "-id")
@@ -52,7 +80,7 @@ class OrderAdmin(TradingAdmin):
 class ExecutionAdmin(TradingAdmin):
     list_display = ("exchange_id", "transact_time", "order_exchange_id", "account", "symbol",
                     "side", "exec_type", "last_shares", "last_px", "busted")  # fmt: skip
-    list_filter = ("exec_type", "side", "busted")
+    list_filter = (EXECUTION_TYPE_FILTER, "side", "busted")
     search_fields = ("=exchange_id", "=order_exchange_id", "=trade_id", "=account")
     search_help_text = "Exact execution, order or trade id, or account."
     ordering = ("-transact_time", "-id")
@@ -61,7 +89,7 @@ class ExecutionAdmin(TradingAdmin):
 @admin.register(Trade)
 class TradeAdmin(TradingAdmin):
     list_display = ("exchange_id", "transact_time", "symbol", "state", "price", "qty")
-    list_filter = ("state",)
+    list_filter = (TRADE_STATE_FILTER,)
     search_fields = ("=exchange_id", "=aggressor_execution", "=passive_execution")
     ordering = ("-transact_time", "-id")
 

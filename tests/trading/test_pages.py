@@ -203,3 +203,22 @@ def test_home_shows_the_feed_and_counts(support, fresh_feed):
     StreamCursor.objects.filter(stream="trades").update(connected=False)
     html = support.get("/").content.decode()
     assert '<span class="count">1</span> Trading: streams behind' in html
+
+
+@pytest.mark.parametrize("model", ["order", "execution"])
+def test_the_changelists_cost_the_same_queries_for_few_or_many_rows(
+    persona, django_assert_num_queries, model
+):
+    admin = persona("superuser")
+    orders(2, account=ADA)
+    executions(2, account=ADA)
+    url = f"/admin/trading/{model}/?side=BUY"
+    admin.get(url)
+    # session, user, the filtered count (its unfiltered total is not shown), the page of rows
+    with django_assert_num_queries(4) as few:
+        admin.get(url)
+    orders(150, account=ADA, start=2)
+    executions(150, account=ADA, start=2)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = admin.get(url)
+    assert response.status_code == 200
