@@ -34,6 +34,7 @@ from trading import mirror
 from trading.backfill import backfill_executions, unfinished_gaps
 from trading.bulk import db_time, execute
 from trading.errors import LeaseLost
+from trading.instruments import settlements_fetch
 from trading.lease import fence, lease_acquire, lease_release, lease_renew, lease_seconds
 from trading.models import FeedGap, Stream, StreamCursor
 from trading.scales import MirrorScales
@@ -157,6 +158,11 @@ class Consumer:
                 resume = self._resume_point(name, cursor)
                 for batch in self._open(name, resume):
                     self.commit(name, batch)
+                    if name == Stream.INSTRUMENTS and batch.items:
+                        # After the commit: a market that settled gets its settlement price.
+                        settlements_fetch(
+                            gateway=self.gateway, symbols=[i.symbol for i in batch.items]
+                        )
                     delay = BACKOFF_START_SECONDS
                     if self.once and not batch.items:
                         return

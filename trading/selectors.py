@@ -186,8 +186,9 @@ class PositionRow:
 
     @property
     def settlement_value(self) -> Decimal | None:
-        """What a settled position paid out: YES contracts at the settlement price, NO (short)
-        contracts at its complement."""
+        """What a position still open at settlement is worth: YES contracts at the settlement
+        price, NO (short) contracts at its complement. (Once the exchange resolves it, the payout
+        is in the realized P&L and the position is flat.)"""
         price = self.settlement_price
         if price is None:
             return None

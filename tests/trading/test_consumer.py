@@ -5,14 +5,19 @@ the report downloads, and applies only while it holds the lease."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from backoffice.gateway.client import process_gateway
 from backoffice.gateway.streams import Batch, stream_client
+from participants.models import Account
+from tests.factories import ParticipantFactory
+from tests.trading.conftest import SYMBOL
 from tests.trading.state import mirror_state
 from trading.consumer import Consumer
 from trading.errors import LeaseLost
@@ -20,6 +25,7 @@ from trading.lease import lease_acquire
 from trading.models import (
     Execution,
     FeedGap,
+    Instrument,
     Order,
     Position,
     StreamCursor,
@@ -140,3 +146,36 @@ def test_only_the_lease_holder_applies(exchange, run_consumer):
     assert not waiting.is_alive()
     assert Execution.objects.count() == 2
     assert StreamLease.objects.get().holder == "second"
+
+
+def test_a_settled_market_gets_its_settlement_price_and_positions_their_value(
+    exchange, run_consumer, persona
+):
+    trader = exchange.trader()
+    exchange.order(trader, qty=500)  # 5 YES contracts at $0.55
+    run_consumer()
+    exchange.admin("POST", f"/instruments/{SYMBOL}/settle", {"settlementPx": "100"})
+    run_consumer()
+    instrument = Instrument.objects.get(symbol=SYMBOL)
+    assert (instrument.state, instrument.settlement_price) in {
+        ("EXPIRED", Decimal(1)),
+        ("TERMINATED", Decimal(1)),
+    }
+    Account.objects.create(
+        participant=ParticipantFactory.create(participant_id=trader[0]), account_id=trader[1]
+    )
+    person = Account.objects.get(account_id=trader[1]).participant
+    html = persona("support").get(f"/onboarding/participants/{person.pk}/").content.decode()
+    # The exchange resolved the position: 5 contracts paid $1 each, bought at $0.55.
+    assert "<td>0</td><td>$0</td><td>$2.25</td><td>settled at $1 (paid out" in html
+
+
+def test_instruments_sync_reads_reference_data(exchange):
+    call_command("instruments_sync", stdout=io.StringIO())
+    instrument = Instrument.objects.get(symbol=SYMBOL)
+    assert (instrument.price_scale, instrument.qty_scale, instrument.tick_size) == (
+        100,
+        100,
+        Decimal("0.01"),
+    )
+    assert Instrument.objects.count() >= 4

@@ -222,3 +222,17 @@ def test_the_changelists_cost_the_same_queries_for_few_or_many_rows(
     with django_assert_num_queries(len(few.captured_queries)):
         response = admin.get(url)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("net", "price", "worth"),
+    [("5", "1", "5"), ("5", "0", "0"), ("-4", "0", "4"), ("-4", "1", "0"), ("2.5", "0.3", "0.75")],
+)
+def test_what_a_position_open_at_settlement_is_worth(net, price, worth):
+    from decimal import Decimal
+
+    from trading.models import Position
+    from trading.selectors import PositionRow
+
+    position = Position(net_position=Decimal(net))
+    assert PositionRow(position, Decimal(price)).settlement_value == Decimal(worth)
