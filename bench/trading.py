@@ -40,15 +40,16 @@ from bench.streams import fill, machine, start_sandbox  # noqa: E402
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trading_bench"
 )
+PAGES_DATABASE_URL = DATABASE_URL + "_pages"  # filled once, kept between runs
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 README = ROOT / "bench" / "README.md"
 
 
-def fresh_database(*, keep: bool = False) -> None:
+def fresh_database(url: str, *, keep: bool = False) -> None:
     """An empty, migrated database (kept as it is with `keep`, if it exists)."""
     import psycopg
 
-    base, _, name = DATABASE_URL.rpartition("/")
+    base, _, name = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and keep:
@@ -59,14 +60,14 @@ def fresh_database(*, keep: bool = False) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
-        env={**os.environ, "ENV_FILE": "tests/test.env", "DATABASE_URL": DATABASE_URL},
+        env={**os.environ, "ENV_FILE": "tests/test.env", "DATABASE_URL": url},
         check=True,
     )
 
 
-def setup_django() -> None:
+def setup_django(url: str) -> None:
     os.environ["ENV_FILE"] = "tests/test.env"
-    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     import django
 
@@ -85,8 +86,8 @@ def resident(pid: int) -> int:
 
 
 def ingest(executions: int) -> None:
-    fresh_database()
-    setup_django()
+    fresh_database(DATABASE_URL)
+    setup_django(DATABASE_URL)
     from trading.models import StreamCursor
 
     StreamCursor.objects.create(
@@ -254,8 +255,8 @@ def fill_mirror() -> None:
 
 
 def pages() -> None:
-    fresh_database(keep=True)
-    setup_django()
+    fresh_database(PAGES_DATABASE_URL, keep=True)
+    setup_django(PAGES_DATABASE_URL)
     from django.contrib.auth.models import User
     from django.test import Client
 
