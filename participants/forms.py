@@ -228,6 +228,14 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Open"), *KycStatus.choices])
     assignee = forms.CharField(required=False, max_length=150, strip=False)
     overdue = StrictBooleanField(required=False)
+    attention = StrictBooleanField(required=False)
+
+
+class AdoptForm(forms.Form):
+    """Adopting the exchange's state for a submission that contradicts it."""
+
+    reason = forms.CharField(min_length=10, max_length=300)
+    confirm = StrictBooleanField(label="I have checked the exchange's view")
 
 
 class AssignForm(forms.Form):

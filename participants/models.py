@@ -201,6 +201,12 @@ class KycSubmission(models.Model):
     # When the send in flight must have ended (the call policy bounds it); past this, the process
     # that sent it died before it could record the answer.
     send_deadline = models.DateTimeField(null=True, blank=True)
+    # The exchange's answer when it contradicts our state and cannot be applied: what it said
+    # (its codes and ids, never personal data), since when, and why it was not applied. A person
+    # adopts it or not (participants/attention.py).
+    attention_since = models.DateTimeField(null=True, blank=True)
+    attention_reason = models.CharField(max_length=300, blank=True)
+    exchange_view = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "KYC submission"
@@ -209,6 +215,10 @@ class KycSubmission(models.Model):
             (
                 "review_duplicate",
                 "Can release or withdraw a submission held as a possible duplicate",
+            ),
+            (
+                "adopt_exchange_state",
+                "Can adopt the exchange's state for a submission that contradicts it",
             ),
         ]
         indexes = [
@@ -219,6 +229,9 @@ class KycSubmission(models.Model):
                 fields=["id"], condition=Q(status__in=OPEN_STATUSES), name="kyc_open_queue"
             ),
             models.Index(fields=["assignee", "status"], name="kyc_assignee_status"),
+            models.Index(
+                fields=["id"], condition=Q(attention_since__isnull=False), name="kyc_attention"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -59,6 +59,7 @@ class QueueFilters:
     status: str = ""
     assignee: str = ""  # "", "me", "none" or a username
     overdue: bool = False
+    attention: bool = False  # only submissions that contradict the exchange, whatever their state
 
 
 def sla_deadline_cutoff() -> dt.datetime:
@@ -68,7 +69,9 @@ def sla_deadline_cutoff() -> dt.datetime:
 def queue(*, filters: QueueFilters, user: User) -> QuerySet[KycSubmission]:
     # Oldest first by id (ids follow creation): an index serves both the open view and one state.
     submissions = KycSubmission.objects.select_related("participant", "assignee").order_by("id")
-    if filters.status:
+    if filters.attention:
+        submissions = submissions.filter(attention_since__isnull=False)
+    elif filters.status:
         submissions = submissions.filter(status=filters.status)
     else:
         submissions = submissions.filter(status__in=OPEN_STATUSES)
@@ -83,16 +86,31 @@ def queue(*, filters: QueueFilters, user: User) -> QuerySet[KycSubmission]:
     return submissions
 
 
-def open_counts_by_status() -> dict[str, int]:
-    """How many submissions wait in each open state. Decided ones are not counted: they only
-    grow, and counting them would read the whole table on every page view."""
+@dataclass(frozen=True)
+class QueueCounts:
+    by_status: dict[str, int]  # open submissions in each open state
+    attention: int  # submissions that contradict the exchange, in any state
+
+
+def queue_counts() -> QueueCounts:
+    """The queue's tab counts in one query. Decided submissions are not counted (they only grow,
+    and counting them would read the whole table on every page view), except the few flagged as
+    needing attention, which a partial index holds."""
+    is_open = Q(status__in=OPEN_STATUSES)
+    flagged = Q(attention_since__isnull=False)
     rows = (
-        KycSubmission.objects.filter(status__in=OPEN_STATUSES)
+        KycSubmission.objects.filter(is_open | flagged)
         .values("status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id", filter=is_open), attention=Count("id", filter=flagged))
         .order_by()
     )
-    return {row["status"]: row["n"] for row in rows}
+    by_status: dict[str, int] = {}
+    attention = 0
+    for row in rows:
+        if row["n"]:
+            by_status[row["status"]] = row["n"]
+        attention += row["attention"]
+    return QueueCounts(by_status=by_status, attention=attention)
 
 
 def submissions_to_sync(*, now: dt.datetime, unsent_after: dt.timedelta) -> QuerySet[KycSubmission]:

@@ -18,7 +18,7 @@ from backoffice.audit.services import audit_record
 from backoffice.gateway.errors import AlreadyExists, GatewayError, NotFound, Outcome
 from backoffice.identity.permissions import has_permission
 from participants import exchange
-from participants.errors import OnboardingError
+from participants.errors import ExchangeContradicts, OnboardingError
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
 from participants.outcomes import KycOutcome, target_status
 from participants.presenters import REVEALABLE_FIELDS
@@ -336,16 +336,27 @@ def kyc_send_interrupted(*, submission: KycSubmission) -> bool:
 # --- Applying the exchange's answers -----------------------------------------------------------------
 
 
-@transaction.atomic
 def kyc_outcome_apply(
     *, submission: KycSubmission, outcome: KycOutcome, actor: Actor, source: str
 ) -> KycSubmission:
     """Record what the exchange said (a response, a webhook or a poll) and move the state.
 
     Answers can arrive out of order: the approval webhook may land before the response to the
-    start call is recorded. News older than a decision already held is ignored; a different
-    decision is a contradiction and raises KycTransitionRefused.
+    start call is recorded. News older than a decision already held is ignored; an answer that
+    cannot be applied (a different decision, a move the state machine does not make, an account
+    that is someone else's) changes nothing and raises ExchangeContradicts, which callers record
+    for a person to decide on (participants/attention.py).
     """
+    try:
+        return _apply_outcome(submission=submission, outcome=outcome, actor=actor, source=source)
+    except OnboardingError as exc:
+        raise ExchangeContradicts(exc.message, outcome=outcome) from exc
+
+
+@transaction.atomic
+def _apply_outcome(
+    *, submission: KycSubmission, outcome: KycOutcome, actor: Actor, source: str
+) -> KycSubmission:
     locked = KycSubmission.objects.select_for_update().get(pk=submission.pk)
     target = target_status(outcome)
     if locked.status in TERMINAL and target != locked.status:
@@ -355,9 +366,13 @@ def kyc_outcome_apply(
         submission.refresh_from_db()
         return submission
     updates: dict[str, Any] = {
-        # The exchange has answered: whatever went wrong sending it no longer applies.
+        # The exchange has answered: whatever went wrong sending it no longer applies, and an
+        # answer we could apply means we no longer disagree with it (participants/attention.py).
         "last_error": "",
         "send_deadline": None,
+        "attention_since": None,
+        "attention_reason": "",
+        "exchange_view": {},
     }
     if outcome.decision or outcome.exchange_status or outcome.sub_status:
         # The exchange's codes come from one answer, never a mix of an old one and a new one
@@ -381,12 +396,12 @@ def kyc_outcome_apply(
     if target != locked.status:
         kyc_submission_transition(submission=locked, to_status=target, actor=actor, source=source)
     if target == S.APPROVED:
-        _record_provisioning(submission=locked, outcome=outcome, actor=actor)
+        record_provisioning(submission=locked, outcome=outcome, actor=actor)
     submission.refresh_from_db()
     return submission
 
 
-def _record_provisioning(*, submission: KycSubmission, outcome: KycOutcome, actor: Actor) -> None:
+def record_provisioning(*, submission: KycSubmission, outcome: KycOutcome, actor: Actor) -> None:
     participant = submission.participant
     if participant.participant_id not in ("", outcome.participant_id):
         raise OnboardingError(

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from backoffice.gateway.errors import GatewayError, Outcome
 from participants import exchange
-from participants.errors import OnboardingError
+from participants.attention import kyc_attention_record
+from participants.errors import ExchangeContradicts, OnboardingError
 from participants.models import KycStatusChange, KycSubmission
 from participants.selectors import submissions_to_sync
 from participants.services import (
@@ -47,6 +48,9 @@ class SyncReport:
     failed: list[str] = field(default_factory=list)
     # Set when the exchange refused our credentials: every further call would fail the same way.
     misconfigured: str = ""
+    # Submissions this run found contradicting the exchange for the first time (already flagged
+    # ones are not news): a person decides on them in the queue's "Needs attention" tab.
+    attention: list[str] = field(default_factory=list)
 
 
 def _claim(submission: KycSubmission, run_started: dt.datetime) -> bool:
@@ -92,6 +96,14 @@ def kyc_sync(*, limit: int | None = None) -> SyncReport:
             report.failed.append(f"#{submission.pk}: {exc}")
             if exc.outcome is Outcome.MISCONFIGURED:
                 report.misconfigured = exchange.misconfiguration(exc)
+        except ExchangeContradicts as exc:
+            if kyc_attention_record(
+                submission=submission,
+                outcome=exc.outcome,
+                reason=exc.message,
+                source=KycStatusChange.Source.POLL,
+            ):
+                report.attention.append(f"#{submission.pk}: {exc.message}")
         except OnboardingError as exc:
             logger.warning("kyc_sync: submission %s not synced: %s", submission.pk, exc.message)
             report.failed.append(f"#{submission.pk}: {exc.message}")

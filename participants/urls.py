@@ -16,4 +16,5 @@ urlpatterns = [
     path("submissions/<int:pk>/retry/", views.retry, name="retry"),
     path("submissions/<int:pk>/duplicate/", views.review_duplicate, name="review-duplicate"),
     path("submissions/<int:pk>/notes/", views.add_note, name="add-note"),
+    path("submissions/<int:pk>/adopt/", views.adopt_exchange_state, name="adopt"),
 ]

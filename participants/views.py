@@ -31,8 +31,10 @@ from backoffice.http import HtmxHttpRequest
 from backoffice.identity.permissions import has_permission, permission_required
 from backoffice.paging import keyset_page
 from participants import selectors, services
+from participants.attention import can_adopt, kyc_exchange_state_adopt
 from participants.errors import OnboardingError
 from participants.forms import (
+    AdoptForm,
     AssignForm,
     DuplicateReviewForm,
     IntakeForm,
@@ -69,7 +71,10 @@ def _filters(request: HtmxHttpRequest) -> tuple[QueueFilters | None, list[str]]:
         ]
     data = form.cleaned_data
     return QueueFilters(
-        status=data["status"], assignee=data["assignee"], overdue=data["overdue"]
+        status=data["status"],
+        assignee=data["assignee"],
+        overdue=data["overdue"],
+        attention=data["attention"],
     ), []
 
 
@@ -99,7 +104,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         }
         for s in (page.rows if page else [])
     ]
-    counts = selectors.open_counts_by_status()
+    counts = selectors.queue_counts()
     context_data = {
         "items": items,
         "page": page,
@@ -107,10 +112,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "filter_errors": filter_errors,
         "querystring": page.querystring if page else "",
         "status_tabs": [
-            (value, label, counts.get(value, 0) if value in OPEN_STATUSES else None)
+            (value, label, counts.by_status.get(value, 0) if value in OPEN_STATUSES else None)
             for value, label in S.choices
         ],
-        "open_count": sum(counts.values()),
+        "open_count": sum(counts.by_status.values()),
+        "attention_count": counts.attention,
         "staff": selectors.staff_who_can_work_the_queue(),
         "can_work": has_permission(user, "participants.change_kycsubmission"),
         "sla_hours": settings.KYC_SLA_HOURS,
@@ -288,6 +294,7 @@ def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "can_work": has_permission(user, "participants.change_kycsubmission"),
         "can_retry": current is not None and current.status in services.RETRYABLE,
         "can_review_duplicate": has_permission(user, "participants.review_duplicate"),
+        "attention": _attention(current, user) if current and current.attention_since else None,
         "can_note": has_permission(user, "participants.add_kycnote"),
         "panels": [
             (title, template)
@@ -394,6 +401,53 @@ def review_duplicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "The submission was withdrawn and will not be sent.")
         except OnboardingError as exc:
             messages.error(request, exc.message)
+    return redirect("participants:participant", submission.participant_id)
+
+
+def _attention(submission: KycSubmission, user: User) -> dict[str, Any]:
+    """The exchange's view beside ours, for a submission that contradicts it."""
+    view = submission.exchange_view
+    status = str(view.get("status", ""))
+    codes = [
+        (label, view[key])
+        for key, label in (
+            ("decision", "decision"),
+            ("exchange_status", "status"),
+            ("sub_status", "sub-status"),
+            ("event_type", "event"),
+            ("participant_id", "participant"),
+            ("account_id", "account"),
+            ("rejection_reason", "rejection reason"),
+        )
+        if view.get(key)
+    ]
+    return {
+        "label": S(status).label if status in S.values else status,
+        "codes": codes,
+        "can_adopt": has_permission(user, "participants.adopt_exchange_state")
+        and can_adopt(submission.status, status),
+    }
+
+
+@require_POST
+@permission_required("participants.adopt_exchange_state")
+def adopt_exchange_state(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    submission = selectors.submission_for_user(user=user, pk=pk)
+    form = AdoptForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form[name].label}: {error}")
+    else:
+        try:
+            adopted = kyc_exchange_state_adopt(
+                submission=submission, actor=user, reason=form.cleaned_data["reason"]
+            )
+        except OnboardingError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"The exchange's state was adopted: “{S(adopted).label}”.")
     return redirect("participants:participant", submission.participant_id)
 
 

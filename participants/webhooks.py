@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.inputs import InputRefused
-from participants.errors import OnboardingError
+from participants.attention import kyc_attention_record
+from participants.errors import ExchangeContradicts
 from participants.models import Firm, KycSubmission, WebhookDelivery
 from participants.outcomes import KycOutcome
 from participants.selectors import FirmNotSetUp, current_firm
@@ -106,11 +107,12 @@ def _outcome(*, firm: Firm, event_type: str, data: dict[str, Any], external_id: 
     try:
         with transaction.atomic():
             kyc_outcome_apply(submission=submission, outcome=outcome, actor=None, source="webhook")
-    except OnboardingError as exc:
+    except ExchangeContradicts as exc:
         # The exchange contradicts what we hold (say, a rejection after an approval): keep ours,
-        # acknowledge the delivery, and leave the contradiction in the log and the trail for a human.
-        logger.error(
-            "KYC webhook for submission %s conflicts with its state: %s", submission.pk, exc
+        # acknowledge the delivery, and put the contradiction before a person (the queue's
+        # "Needs attention" tab).
+        kyc_attention_record(
+            submission=submission, outcome=exc.outcome, reason=exc.message, source="webhook"
         )
         return "conflict"
     return "applied"

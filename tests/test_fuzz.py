@@ -179,7 +179,7 @@ def test_the_intake_form_refuses_anything_it_cannot_take_and_writes_nothing(worl
         assert after["Participant"] == before["Participant"] + 1
 
 
-ACTIONS = st.sampled_from(["assign", "notes", "reveal", "duplicate", "retry", "search"])
+ACTIONS = st.sampled_from(["assign", "notes", "reveal", "duplicate", "retry", "adopt", "search"])
 
 
 @BOUNDED
@@ -198,6 +198,7 @@ ACTIONS = st.sampled_from(["assign", "notes", "reveal", "duplicate", "retry", "s
                     "reason",
                     "decision",
                     "field",
+                    "confirm",
                 ]
             ),
         ),
@@ -214,6 +215,7 @@ def test_every_staff_action_takes_any_form_without_a_server_error(world, action,
         "reveal": f"/onboarding/submissions/{pk}/reveal/{field.replace('/', '') or 'ssn'}/",
         "duplicate": f"/onboarding/submissions/{pk}/duplicate/",
         "retry": f"/onboarding/submissions/{pk}/retry/",
+        "adopt": f"/onboarding/submissions/{pk}/adopt/",
         "search": "/search/",
     }[action]
     before = counts()

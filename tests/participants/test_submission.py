@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from backoffice.audit.models import AuditEvent
 from backoffice.gateway import errors
+from participants.errors import ExchangeContradicts
 from participants.models import Account, KycSubmission, Participant
 from participants.outcomes import KycOutcome
 from participants.services import kyc_outcome_apply
@@ -357,11 +358,13 @@ def test_a_contradicting_decision_is_refused(firm, exchange):
 
     submission = KycSubmissionFactory.create(participant__firm=firm, status=S.APPROVED)
 
-    with pytest.raises(KycTransitionRefused):
+    with pytest.raises(ExchangeContradicts) as caught:
         kyc_outcome_apply(
             submission=submission, outcome=KycOutcome(decision="REJECT"), actor=None, source="poll"
         )
 
+    assert isinstance(caught.value.__cause__, KycTransitionRefused)
+    assert caught.value.outcome == KycOutcome(decision="REJECT")
     submission.refresh_from_db()
     assert submission.status == S.APPROVED
 

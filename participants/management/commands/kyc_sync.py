@@ -30,6 +30,8 @@ class Command(BaseCommand):
         )
         for line in report.failed:
             self.stderr.write(line)
+        for line in report.attention:
+            self.stderr.write(f"{line} (now in the queue's Needs attention tab)")
         if report.misconfigured:
             raise CommandError(
                 f"Stopped: the exchange connection is misconfigured ({report.misconfigured}). "
@@ -38,3 +40,8 @@ class Command(BaseCommand):
             )
         if report.failed:
             raise CommandError(f"{len(report.failed)} submissions could not be synced; see above.")
+        if report.attention:
+            raise CommandError(
+                f"{len(report.attention)} submissions contradict the exchange and need a person; "
+                "see above."
+            )
