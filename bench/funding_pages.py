@@ -15,13 +15,10 @@ the markers in bench/README.md.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import platform
-import re
 import time
 
-from bench.list_pages import README, ROUNDS, measure, setup_django
+from bench.list_pages import measure, setup_django, write_results
 
 REQUESTS = int(os.environ.get("BENCH_ROWS", "1000000"))
 PARTICIPANTS = max(1, REQUESTS // 10)
@@ -209,31 +206,11 @@ def main() -> None:
         median, p95, queries = measure(clients[name], url)
         rows.append(f"| {label} | `{url.split('?')[0]}` | {queries} | {median:.0f} | {p95:.0f} |")
         print(rows[-1])
-    write(rows)
-
-
-def write(rows: list[str]) -> None:
-    when = f"{dt.datetime.now(tz=dt.UTC):%Y-%m-%d %H:%M} UTC"
-    cpu = platform.processor() or platform.machine()
-    table = "\n".join(
-        [
-            (
-                f"Run {when}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-                f"PostgreSQL on loopback; {REQUESTS:,} funding requests of {PARTICIPANTS:,} "
-                f"participants; {ROUNDS} timed requests a page."
-            ),
-            "",
-            "| Page | Path | Queries | Median ms | p95 ms |",
-            "| - | - | -: | -: | -: |",
-            *rows,
-        ]
+    write_results(
+        "funding-results",
+        f"{REQUESTS:,} funding requests of {PARTICIPANTS:,} participants",
+        rows,
     )
-    text = README.read_text()
-    block = f"<!-- funding-results -->\n{table}\n<!-- /funding-results -->"
-    text = re.sub(
-        r"<!-- funding-results -->.*?<!-- /funding-results -->", lambda _: block, text, flags=re.S
-    )
-    README.write_text(text)
 
 
 if __name__ == "__main__":

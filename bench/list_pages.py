@@ -308,14 +308,28 @@ def main() -> None:
 
 
 def write(rows: list[str]) -> None:
+    write_results(
+        "pages-results",
+        f"{ROWS:,} participants, KYC submissions and audit events",
+        rows,
+        section=(
+            "\n## List pages and changelists (`make bench-pages`, bench/list_pages.py)\n\n"
+            "Server-side time of each staff list page with a million rows in PostgreSQL, and its query\n"
+            "count (budget: at most 8, whatever the row count; p95 under 150 ms).\n\n"
+        ),
+    )
+
+
+def write_results(marker: str, what: str, rows: list[str], *, section: str = "") -> None:
+    """The table of `rows` between the `marker` comments of bench/README.md (appended after
+    `section` the first time), headed by the machine, the date and `what` was measured."""
     when = f"{dt.datetime.now(tz=dt.UTC):%Y-%m-%d %H:%M} UTC"
     cpu = platform.processor() or platform.machine()
     table = "\n".join(
         [
             (
                 f"Run {when}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-                f"PostgreSQL on loopback; {ROWS:,} participants, KYC submissions and audit events; "
-                f"{ROUNDS} timed requests a page."
+                f"PostgreSQL on loopback; {what}; {ROUNDS} timed requests a page."
             ),
             "",
             "| Page | Path | Queries | Median ms | p95 ms |",
@@ -324,19 +338,11 @@ def write(rows: list[str]) -> None:
         ]
     )
     text = README.read_text()
-    block = f"<!-- pages-results -->\n{table}\n<!-- /pages-results -->"
-    if "<!-- pages-results -->" in text:
-        text = re.sub(
-            r"<!-- pages-results -->.*?<!-- /pages-results -->", lambda _: block, text, flags=re.S
-        )
+    block = f"<!-- {marker} -->\n{table}\n<!-- /{marker} -->"
+    if f"<!-- {marker} -->" in text:
+        text = re.sub(rf"<!-- {marker} -->.*?<!-- /{marker} -->", lambda _: block, text, flags=re.S)
     else:
-        text += (
-            "\n## List pages and changelists (`make bench-pages`, bench/list_pages.py)\n\n"
-            "Server-side time of each staff list page with a million rows in PostgreSQL, and its query\n"
-            "count (budget: at most 8, whatever the row count; p95 under 150 ms).\n\n"
-            + block
-            + "\n"
-        )
+        text += section + block + "\n"
     README.write_text(text)
 
 

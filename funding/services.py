@@ -466,20 +466,7 @@ def funding_request_decline(*, request: FundingRequest, actor: User, reason: str
         raise FundingError("You requested this movement; cancel it instead of declining it.")
     _require(actor, "funding.approve_fundingrequest", "decline funding requests")
     with transaction.atomic(durable=True):
-        funding_request_transition(
-            request=request,
-            to_status=S.DECLINED,
-            actor=actor,
-            source=Source.STAFF,
-            detail=reason,
-            changes={"staff_reason": reason},
-        )
-        audit_record(
-            actor=actor,
-            action="funding.request.declined",
-            target=request,
-            payload={"reason": reason},
-        )
+        _close(request=request, to_status=S.DECLINED, actor=actor, reason=reason)
     return request
 
 
@@ -495,21 +482,22 @@ def funding_request_cancel(*, request: FundingRequest, actor: User, reason: str)
                 "The exchange holds another movement under this request's key, so it cannot "
                 "be cancelled here; reconcile it with the exchange first."
             )
-        funding_request_transition(
-            request=request,
-            to_status=S.CANCELLED,
-            actor=actor,
-            source=Source.STAFF,
-            detail=reason,
-            changes={"staff_reason": reason},
-        )
-        audit_record(
-            actor=actor,
-            action="funding.request.cancelled",
-            target=request,
-            payload={"reason": reason},
-        )
+        _close(request=request, to_status=S.CANCELLED, actor=actor, reason=reason)
     return request
+
+
+def _close(*, request: FundingRequest, to_status: str, actor: User, reason: str) -> None:
+    """Decline or cancel, with its reason on the timeline and in the audit trail."""
+    _record_move(
+        request=request,
+        to_status=to_status,
+        actor=actor,
+        source=Source.STAFF,
+        detail=reason,
+        changes={"staff_reason": reason},
+        action=f"funding.request.{to_status}",
+        payload={"reason": reason},
+    )
 
 
 # --- Sending ---------------------------------------------------------------------------------------
@@ -632,18 +620,14 @@ def _record_failure(*, request: FundingRequest, exc: GatewayError, actor: Actor)
     changes = {**_sent_changes(locked), "last_error": message[:300]}
     if target == S.REFUSED:
         changes["exchange_error"] = exc.code[:40]
-    funding_request_transition(
+    _record_move(
         request=locked,
         to_status=target,
         actor=actor,
         source=Source.EXCHANGE,
         detail=message,
         changes=changes,
-    )
-    audit_record(
-        actor=actor,
         action="funding.request.send_failed",
-        target=locked,
         payload={"outcome": str(exc.outcome), "error": exc.code},
     )
 
@@ -654,18 +638,14 @@ def _record_not_sent(*, request: FundingRequest, actor: Actor, message: str, err
     locked = FundingRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status != S.SUBMITTING:
         return
-    funding_request_transition(
+    _record_move(
         request=locked,
         to_status=S.APPROVED,
         actor=actor,
         source=_source(actor),
         detail=message,
         changes={"send_deadline": None, "last_error": message[:300]},
-    )
-    audit_record(
-        actor=actor,
         action="funding.request.send_failed",
-        target=locked,
         payload={"outcome": str(Outcome.NOT_SENT), "error": error},
     )
 
@@ -681,7 +661,7 @@ def _record_short(*, request: FundingRequest, actor: Actor, figures: exchange.Fr
         f"Not sent: the withdrawal of {usd(locked.amount)} is more than the participant's "
         f"{figures.describe()} just before sending. It needs approving again."
     )
-    funding_request_transition(
+    _record_move(
         request=locked,
         to_status=S.AWAITING_APPROVAL,
         actor=actor,
@@ -696,11 +676,7 @@ def _record_short(*, request: FundingRequest, actor: Actor, figures: exchange.Fr
             "second_approved_at": None,
             "supervisor_required": False,
         },
-    )
-    audit_record(
-        actor=actor,
         action="funding.request.free_cash_short",
-        target=locked,
         payload={"amount": str(locked.amount), **figures.as_payload()},
     )
 
@@ -764,18 +740,14 @@ def _record_answer(
     if target == locked.status:  # still pending: nothing moves
         FundingRequest.objects.filter(pk=locked.pk).update(**changes)
         return
-    funding_request_transition(
+    _record_move(
         request=locked,
         to_status=target,
         actor=actor,
         source=Source.EXCHANGE,
         detail=message,
         changes=changes,
-    )
-    audit_record(
-        actor=actor,
         action="funding.request.answered",
-        target=locked,
         payload={"status": movement.status, "workflow_id": movement.workflow_id},
     )
     if target == S.CONFIRMED:
@@ -797,6 +769,30 @@ def _record_unsettled(
         detail=message,
         changes=changes,
     )
+
+
+def _record_move(
+    *,
+    request: FundingRequest,
+    to_status: str,
+    actor: Actor,
+    source: str,
+    detail: str,
+    changes: dict[str, Any],
+    action: str,
+    payload: dict[str, Any],
+) -> None:
+    """A move with what it records beside it: the timeline entry, and an audit event saying
+    why (the move's own event says from and to)."""
+    funding_request_transition(
+        request=request,
+        to_status=to_status,
+        actor=actor,
+        source=source,
+        detail=detail,
+        changes=changes,
+    )
+    audit_record(actor=actor, action=action, target=request, payload=payload)
 
 
 def _bump_totals(currency: str, **amounts: Decimal) -> None:
