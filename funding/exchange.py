@@ -7,10 +7,9 @@ from decimal import Decimal
 
 from backoffice.actors import Actor
 from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import GatewayError, GatewayNotConfigured, Outcome
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from backoffice.gateway.results import CashMovement, FundingAccountBalance
 from funding.models import FundingRequest
-from participants.exchange import misconfiguration
 
 ZERO = Decimal("0.00")
 
@@ -80,16 +79,6 @@ def read_movement(*, workflow_id: str, actor: Actor) -> CashMovement:
 
 def pool_balance(*, actor: Actor) -> FundingAccountBalance:
     return get_gateway().funding_account_balance(actor=actor)
-
-
-def longest_send_seconds() -> float:
-    """How long a send made now can take at most, under the policy of whoever is waiting: once a
-    send is older than this, the process that made it died before it could record the answer."""
-    try:
-        gateway = get_gateway()
-    except GatewayNotConfigured:
-        return 0.0  # the send will fail at once, naming the missing setting
-    return gateway.settings.longest_write(gateway.policy)
 
 
 def describe_failure(exc: GatewayError) -> str:

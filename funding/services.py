@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
+from backoffice.gateway.client import longest_write_seconds
 from backoffice.gateway.errors import GatewayError, Outcome
 from backoffice.gateway.results import CashMovement
 from backoffice.identity.permissions import has_permission
@@ -546,7 +547,7 @@ def _begin_send(
     started_from = locked.status
     if unchanged_since is not None and locked.status_changed_at >= unchanged_since:
         raise FundingError("Another run of funding_resume worked this request meanwhile.")
-    deadline = timezone.now() + dt.timedelta(seconds=exchange.longest_send_seconds())
+    deadline = timezone.now() + dt.timedelta(seconds=longest_write_seconds())
     funding_request_transition(
         request=request,
         to_status=S.SUBMITTING,

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from backoffice.actors import Actor
 from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import (
-    GatewayError,
-    GatewayNotConfigured,
-    Outcome,
-    TlsFailed,
-    TokenExchangeFailed,
-)
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from backoffice.gateway.inputs import KycAddress, KycApplication
 from backoffice.gateway.results import KycEvaluation
 from participants.models import KycSubmission
@@ -66,15 +60,6 @@ def fetch_kyc_status(*, external_id: str, actor: Actor) -> KycOutcome:
     return outcome_of(get_gateway().kyc_status(external_id=external_id, actor=actor))
 
 
-def longest_send_seconds() -> float:
-    """How long a send made now can take at most, under the policy of whoever is waiting."""
-    try:
-        gateway = get_gateway()
-    except GatewayNotConfigured:
-        return 0.0  # the send will fail at once, naming the missing setting
-    return gateway.settings.longest_write(gateway.policy)
-
-
 def describe_failure(exc: GatewayError) -> str:
     """What staff are told about a send that did not settle, true to what is known. The
     exchange's own message names the field at fault for a refusal; it never carries the values."""
@@ -112,13 +97,3 @@ def describe_unsettled(exc: GatewayError) -> str:
             "It will be asked again."
         )
     return text[:300]
-
-
-def misconfiguration(exc: GatewayError) -> str:
-    """The setting at fault in a MISCONFIGURED failure, quoting the exchange's own words."""
-    if isinstance(exc, TokenExchangeFailed):
-        quoted = f": {exc.description}" if exc.description else ""
-        return f"sign-in refused, {exc.error}{quoted}"
-    if isinstance(exc, GatewayNotConfigured | TlsFailed):
-        return exc.message
-    return f"{exc.code}: {exc.message}" if exc.message else exc.code

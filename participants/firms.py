@@ -11,9 +11,8 @@ from django.db import transaction
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
 from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import GatewayError, Outcome
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from participants.errors import OnboardingError
-from participants.exchange import misconfiguration
 from participants.models import Firm
 
 

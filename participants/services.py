@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
+from backoffice.gateway.client import longest_write_seconds
 from backoffice.gateway.errors import AlreadyExists, GatewayError, NotFound, Outcome
 from backoffice.identity.permissions import has_permission
 from participants import exchange
@@ -253,7 +254,7 @@ def _begin_send(*, submission: KycSubmission, actor: Actor) -> None:
     KycSubmission.objects.filter(pk=submission.pk).update(
         sent_at=now,
         last_error="",
-        send_deadline=now + dt.timedelta(seconds=exchange.longest_send_seconds()),
+        send_deadline=now + dt.timedelta(seconds=longest_write_seconds()),
     )
 
 

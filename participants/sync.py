@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
-from backoffice.gateway.errors import GatewayError, Outcome
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from participants import exchange
 from participants.attention import kyc_attention_record
 from participants.errors import ExchangeContradicts, OnboardingError
@@ -90,12 +90,12 @@ def kyc_sync(*, limit: int | None = None) -> SyncReport:
             if result is not None and result.error is not None:  # a call failed
                 report.failed.append(f"#{submission.pk}: {submission.last_error}")
                 if result.error.outcome is Outcome.MISCONFIGURED:
-                    report.misconfigured = exchange.misconfiguration(result.error)
+                    report.misconfigured = misconfiguration(result.error)
         except GatewayError as exc:  # a status poll of an open evaluation failed
             logger.warning("kyc_sync: submission %s not synced: %s", submission.pk, exc)
             report.failed.append(f"#{submission.pk}: {exc}")
             if exc.outcome is Outcome.MISCONFIGURED:
-                report.misconfigured = exchange.misconfiguration(exc)
+                report.misconfigured = misconfiguration(exc)
         except ExchangeContradicts as exc:
             if kyc_attention_record(
                 submission=submission,

@@ -19,9 +19,8 @@ from django.utils import timezone
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
-from backoffice.gateway.client import get_gateway
-from backoffice.gateway.errors import GatewayError, Outcome
-from participants.exchange import longest_send_seconds, misconfiguration
+from backoffice.gateway.client import get_gateway, longest_write_seconds
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from participants.models import Account, Participant
 from trading.errors import TradingError
 from trading.models import Order, OrderCancel
@@ -82,7 +81,7 @@ def _claim(*, order: Order, reason: str, actor: User) -> OrderCancel:
                 reason=reason,
                 status=S.SENDING,
                 created_at=now,
-                send_deadline=now + dt.timedelta(seconds=longest_send_seconds()),
+                send_deadline=now + dt.timedelta(seconds=longest_write_seconds()),
             )
     except IntegrityError:
         raise TradingError(

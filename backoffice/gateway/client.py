@@ -67,6 +67,7 @@ from backoffice.gateway.endpoints import (
 from backoffice.gateway.errors import (
     GatewayCalledInTransaction,
     GatewayError,
+    GatewayNotConfigured,
     MalformedResponse,
     NotFound,
     Outcome,
@@ -1028,6 +1029,16 @@ def get_gateway() -> Gateway:
     if current is not None and current.interactive:
         return gateway.using(policy=gateway.settings.staff)
     return gateway
+
+
+def longest_write_seconds() -> float:
+    """How long a write made now can take at most, under the policy of whoever is waiting: once a
+    send is older than this, the process that made it died before it could record the answer."""
+    try:
+        gateway = get_gateway()
+    except GatewayNotConfigured:
+        return 0.0  # the write will fail at once, naming the missing setting
+    return gateway.settings.longest_write(gateway.policy)
 
 
 def reset_gateway() -> None:

@@ -312,6 +312,17 @@ ERROR_FOR_STATUS: dict[int, type[GatewayError]] = {
 }
 
 
+def misconfiguration(exc: GatewayError) -> str:
+    """The setting at fault in a MISCONFIGURED failure, quoting the exchange's own words: what
+    every app tells the person who must fix the connection."""
+    if isinstance(exc, TokenExchangeFailed):
+        quoted = f": {exc.description}" if exc.description else ""
+        return f"sign-in refused, {exc.error}{quoted}"
+    if isinstance(exc, GatewayNotConfigured | TlsFailed):
+        return exc.message
+    return f"{exc.code}: {exc.message}" if exc.message else exc.code
+
+
 def retry_after_seconds(response: Response) -> float | None:
     """The Retry-After header in seconds (a number or an HTTP date), if the answer has one."""
     value = response.headers.get("retry-after", "").strip()

@@ -251,7 +251,7 @@ def test_two_officers_releasing_one_held_duplicate_at_once(monkeypatch, make_use
             return status("ACCEPT", "ON_HOLD")
 
     monkeypatch.setattr("participants.exchange.get_gateway", Exchange)
-    monkeypatch.setattr("participants.exchange.longest_send_seconds", lambda: 60.0)
+    monkeypatch.setattr("participants.services.longest_write_seconds", lambda: 60.0)
     clients = []
     for name in ("casey", "robin"):
         officer = Client()
