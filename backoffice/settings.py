@@ -427,6 +427,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="") if DEBUG else ""
 # Dotted paths of the checks a run makes, in order: classes whose instances compare one kind of
 # figure (backoffice.reconciliation.checks.Check). Each domain app adds its own.
 BACKOFFICE_RECONCILIATION_CHECKS: list[str] = [
+    "funding.reconciliation.CashCheck",
     "funding.reconciliation.MovementsCheck",
     "funding.reconciliation.PoolCheck",
     "trading.reconciliation.PositionsCheck",

@@ -17,18 +17,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Case, DecimalField, F, Q, Sum, When
+
 from backoffice.gateway.client import Gateway, get_gateway
 from backoffice.gateway.errors import GatewayError
-from backoffice.gateway.results import BalanceLedgerEntry
+from backoffice.gateway.results import AccountBalance, BalanceLedgerEntry
 from backoffice.reconciliation.checks import FIRM, CheckContext, CheckPage, Finding
 from backoffice.reconciliation.errors import ReconciliationError
-from backoffice.reconciliation.models import Break, BreakType
+from backoffice.reconciliation.models import Break, BreakType, TimingDifference
 from backoffice.reconciliation.services import LinkedMovement
 from funding.models import Direction, FundingRequest, FundingStatus, PoolTotals
 from participants.models import Account
 from participants.selectors import account_pages
+from trading.replay import replay
 
 LEDGER_TYPES = {Direction.DEPOSIT: "DEPOSIT", Direction.WITHDRAWAL: "WITHDRAWAL"}
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
 FULL_TYPE = {f"LEDGER_ENTRY_TYPE_BALANCE_{name}": d for d, name in LEDGER_TYPES.items()}
 
 
@@ -47,6 +52,20 @@ class Theirs:
         if direction is None or entry.update_time is None:
             return None
         return cls(entry.id, direction, abs(entry.amount), entry.update_time)
+
+
+def exchange_balance(context: CheckContext, gateway: Gateway, account: Account) -> AccountBalance:
+    """The account's USD balance now, read once a run whichever check asks first (balances
+    "must not be polled", API.md 5.4)."""
+    key = ("balance", account.account_id)
+    if key not in context.reads:
+        context.reads[key] = gateway.balance(
+            participant_id=account.participant.participant_id,
+            account=account.account_id,
+            actor=None,
+        )
+    balance: AccountBalance = context.reads[key]
+    return balance
 
 
 def _ours_evidence(request: FundingRequest) -> dict[str, str]:
@@ -109,7 +128,7 @@ class MovementsCheck:
         something moved: a movement of ours, or a balance the exchange changed since `since`."""
         pid = account.participant.participant_id
         if not has_ours:
-            balance = gateway.balance(participant_id=pid, account=account.account_id, actor=None)
+            balance = exchange_balance(context, gateway, account)
             if balance.update_time is not None and balance.update_time <= since:
                 return []
         entries = gateway.balance_ledger(
@@ -217,6 +236,197 @@ def pair(
             )
         )
     return findings
+
+
+@dataclass(frozen=True)
+class ExchangeCash:
+    """An account's balance at the exchange at the cut-off and at the end of the grace after it,
+    and where they were read."""
+
+    at_cutoff: Decimal
+    after_grace: Decimal
+    evidence: dict[str, str]
+
+
+class CashCheck:
+    """Each account's cash as the firm's records make it at the cut-off (confirmed movements,
+    and what its trades, their commissions, busts and settlements moved, replayed from the
+    trading mirror) against the exchange's balance then.
+
+    There is no point-in-time balance read for many accounts at once (the valuations statement
+    carries positions' totals, not cash), so the exchange's figure comes from the account's
+    balance read (once a run, shared with the movements check): when it has not changed since
+    the cut-off it is the balance then. Otherwise, and only then, one balance-ledger read (0.5 a
+    second) of the entries after the cut-off gives it: the first one's balance before it.
+
+    A difference the grace after the cut-off explains (both sides agree once it has passed: an
+    item booked on either side of the cut-off) is a timing difference, recorded under the
+    cut-off's key; the next date's run, finding the account agree at its own cut-off, matches it.
+    """
+
+    name = "cash"
+    label = "Cash balances against the exchange's at the cut-off"
+
+    def pages(self, context: CheckContext, *, after: str) -> Iterator[CheckPage]:
+        gateway = get_gateway()
+        cutoff, later = context.window_end, context.window_end + context.timing_grace
+        for accounts in account_pages(context, after):
+            context.beat()
+            ids = [a.account_id for a in accounts]
+            moved = _movements(ids, cutoff, later)
+            traded_at, traded_later = replay(ids, [cutoff, later])
+            carried = _carried(self.name, ids, context.business_date)
+            page = CheckPage(cursor=ids[-1], scopes=ids)
+            for account in accounts:
+                key = account.account_id
+                if context.exchange_failure:
+                    page.not_checked[key] = context.exchange_failure
+                    continue
+                try:
+                    theirs = self._theirs(gateway, context, account)
+                except GatewayError as exc:
+                    page.not_checked[key] = context.failed(exc)
+                    continue
+                movements_at, movements_later = moved.get(key, (ZERO, ZERO))
+                ours = Ours(
+                    movements=movements_at,
+                    trading=traded_at.cash[key],
+                    after_grace=movements_later + traded_later.cash[key],
+                )
+                page.items += 1
+                page.findings += compare_cash(context, key, ours, theirs, carried.get(key, []))
+            yield page
+
+    def _theirs(self, gateway: Gateway, context: CheckContext, account: Account) -> ExchangeCash:
+        cutoff, later = context.window_end, context.window_end + context.timing_grace
+        balance = exchange_balance(context, gateway, account)
+        read = balance.update_time.isoformat() if balance.update_time else ""
+        if balance.update_time is not None and balance.update_time <= cutoff:
+            evidence = {"exchange_balance": _money(balance.balance), "balance_time": read}
+            return ExchangeCash(balance.balance, balance.balance, evidence)
+        entries = gateway.balance_ledger(
+            participant_id=account.participant.participant_id,
+            account=account.account_id,
+            actor=None,
+            currency="USD",
+            start_time=cutoff,
+        )
+        first: BalanceLedgerEntry | None = None  # the first entry after the cut-off
+        at_later = None
+        for entry in entries.items():
+            if entry.update_time is None or entry.update_time <= cutoff:
+                continue  # startTime is inclusive: an entry at the cut-off belongs to the date
+            first = first or entry
+            if entry.update_time > later:
+                break
+            at_later = entry.after_balance
+        # No entry after the cut-off at all (the balance's time moved without one): it is now's.
+        at_cutoff = first.before_balance if first is not None else balance.balance
+        evidence = {
+            "exchange_balance": _money(balance.balance),
+            "balance_time": read,
+            "ledger_entry_after_cutoff": first.id if first is not None else "",
+        }
+        return ExchangeCash(at_cutoff, at_cutoff if at_later is None else at_later, evidence)
+
+
+@dataclass(frozen=True)
+class Ours:
+    """An account's cash by the firm's records at the cut-off (its parts), and after the grace."""
+
+    movements: Decimal
+    trading: Decimal
+    after_grace: Decimal
+
+    @property
+    def at_cutoff(self) -> Decimal:
+        return self.movements + self.trading
+
+
+def _movements(
+    ids: list[str], cutoff: dt.datetime, later: dt.datetime
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per account, confirmed deposits less withdrawals up to the cut-off and up to `later`."""
+    signed = Case(
+        When(direction=Direction.WITHDRAWAL, then=-F("amount")),
+        default=F("amount"),
+        output_field=DecimalField(max_digits=18, decimal_places=2),
+    )
+    rows = (
+        FundingRequest.objects.filter(
+            account__account_id__in=ids, status=FundingStatus.CONFIRMED, settled_at__lte=later
+        )
+        .values("account__account_id")
+        .annotate(
+            at_cutoff=Sum(signed, filter=Q(settled_at__lte=cutoff), default=ZERO),
+            at_later=Sum(signed, default=ZERO),
+        )
+        .order_by()
+    )
+    return {row["account__account_id"]: (row["at_cutoff"], row["at_later"]) for row in rows}
+
+
+def _carried(name: str, ids: list[str], before: dt.date) -> dict[str, list[str]]:
+    """The keys of timing differences earlier dates' runs carried for these accounts."""
+    carried: dict[str, list[str]] = defaultdict(list)
+    for account, key in TimingDifference.objects.filter(
+        check_name=name,
+        account__in=ids,
+        status=TimingDifference.Status.CARRIED,
+        run__business_date__lt=before,
+    ).values_list("account", "key"):
+        carried[account].append(key)
+    return carried
+
+
+def _money(value: Decimal) -> str:
+    """Dollars with their cents (databases sum to different exponents); finer stays finer."""
+    cents = value.quantize(CENT)
+    return str(cents if cents == value else value)
+
+
+def compare_cash(
+    context: CheckContext, account: str, ours: Ours, theirs: ExchangeCash, carried: list[str]
+) -> list[Finding]:
+    evidence = theirs.evidence | {
+        "movements": _money(ours.movements),
+        "trading": _money(ours.trading),
+        "ours_after_grace": _money(ours.after_grace),
+        "theirs_after_grace": _money(theirs.after_grace),
+    }
+    if context.matches(ours.at_cutoff, theirs.at_cutoff):
+        # Agreeing now settles what an earlier cut-off split.
+        return [
+            Finding(
+                key=key,
+                break_type=BreakType.AMOUNT_MISMATCH,
+                summary=f"Cash agrees at the cut-off of {context.business_date}",
+                account=account,
+                ours=ours.at_cutoff,
+                theirs=theirs.at_cutoff,
+                evidence=evidence,
+                timing=True,
+            )
+            for key in carried
+        ]
+    timing = context.matches(ours.after_grace, theirs.after_grace)
+    summary = (
+        f"Cash {ours.at_cutoff} here (movements {ours.movements}, trading {ours.trading}), "
+        f"{theirs.at_cutoff} at the exchange at the cut-off"
+    )
+    return [
+        Finding(
+            key=f"cash|{account}|{context.window_end.isoformat()}" if timing else f"cash|{account}",
+            break_type=BreakType.AMOUNT_MISMATCH,
+            summary=summary + ("; they agree once the grace after it has passed" if timing else ""),
+            account=account,
+            subject="USD",
+            ours=ours.at_cutoff,
+            theirs=theirs.at_cutoff,
+            evidence=evidence,
+            timing=timing,
+        )
+    ]
 
 
 class PoolCheck:

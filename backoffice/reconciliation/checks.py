@@ -80,6 +80,9 @@ class CheckContext:
     # activity only need to go back that far.
     last_clean_end: dt.datetime | None = None
     heartbeat: Any = None  # callable: tells the run this process is alive
+    # Exchange reads a check made that a later check of the same run may reuse rather than ask
+    # again (an account's balance: read once a night, as the exchange asks), by (kind, id).
+    reads: dict[tuple[str, str], Any] = field(default_factory=dict)
     exchange_failure: str = ""  # set once the exchange has failed: later pages skip it
 
     def wants(self, account: str) -> bool:

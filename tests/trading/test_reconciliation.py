@@ -1,6 +1,7 @@
-"""The positions check against the sandbox: the mirror that followed the streams agrees; a trade
-the exchange busts that the mirror has not heard of yet is a quantity break with both sides'
-figures; once the mirror follows, the next run closes it."""
+"""The positions and cash checks against the sandbox: the mirror that followed the streams agrees;
+a trade the exchange busts that the mirror has not heard of yet is a quantity break and a cash
+break (the bust gave the buyer its money back) with both sides' figures; once the mirror
+follows, the next run closes both."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from backoffice.reconciliation import dates
 from backoffice.reconciliation.checks import Check
 from backoffice.reconciliation.models import Break, BreakType, ReconciliationRun
 from backoffice.reconciliation.runs import run_begin, run_execute
-from tests.factories import AccountFactory
-from trading.models import Trade
+from funding.reconciliation import CashCheck
+from tests.factories import AccountFactory, FundingRequestFactory
+from trading.models import Execution, Trade
 from trading.reconciliation import PositionsCheck
 
 # The consumer applies the streams from threads of its own: their writes must be committed.
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def reconcile() -> ReconciliationRun:
-    checks: list[Check] = [PositionsCheck()]
+    checks: list[Check] = [CashCheck(), PositionsCheck()]
     with command_context("reconcile"):
         run = run_begin(
             business_date=dates.business_date_of(timezone.now()),
@@ -38,7 +40,11 @@ def test_a_busted_trade_the_mirror_missed_is_a_quantity_break_until_it_follows(
     exchange, run_consumer
 ):
     pid, account = exchange.trader()
-    AccountFactory.create(account_id=account, participant__participant_id=pid)
+    ours = AccountFactory.create(account_id=account, participant__participant_id=pid)
+    # The trader's opening deposit, as our records have it.
+    FundingRequestFactory.create(
+        account=ours, status="confirmed", amount=Decimal("1000.00"), settled_at=timezone.now()
+    )
     exchange.order((pid, account), qty=500)
     exchange.order((pid, account), qty=300)
     run_consumer()
@@ -46,14 +52,20 @@ def test_a_busted_trade_the_mirror_missed_is_a_quantity_break_until_it_follows(
     clean = reconcile()
     assert (clean.state, clean.breaks_found) == ("complete", 0)
     assert clean.counts["positions"]["items"] == 1
+    assert clean.counts["cash"]["items"] == 1
 
     first = Trade.objects.get(qty=Decimal(5))
+    fill = Execution.objects.get(trade_id=first.exchange_id, account=account)
+    assert fill.last_px is not None
     exchange.admin("POST", f"/trades/{first.exchange_id}/bust")
     found = reconcile()
 
-    item = Break.objects.get()
-    assert (found.breaks_found, item.break_type, item.ours, item.theirs, item.unit) == (
-        1,
+    assert found.breaks_found == 2
+    cash = Break.objects.get(check_name="cash")
+    assert (cash.break_type, cash.account) == (BreakType.AMOUNT_MISMATCH, account)
+    assert cash.difference == fill.last_shares * fill.last_px + fill.commission
+    item = Break.objects.get(check_name="positions")
+    assert (item.break_type, item.ours, item.theirs, item.unit) == (
         BreakType.QUANTITY_MISMATCH,
         Decimal(8),
         Decimal(3),
@@ -64,5 +76,5 @@ def test_a_busted_trade_the_mirror_missed_is_a_quantity_break_until_it_follows(
 
     run_consumer()
     closed = reconcile()
-    item.refresh_from_db()
-    assert (closed.breaks_closed, item.status, item.closed_by_run) == (1, "closed", closed)
+    assert (closed.breaks_found, closed.breaks_closed) == (0, 2)
+    assert set(Break.objects.values_list("status", "closed_by_run")) == {("closed", closed.pk)}
