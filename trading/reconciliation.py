@@ -1,28 +1,42 @@
-"""Trading's reconciliation check (BACKOFFICE_RECONCILIATION_CHECKS): each account's positions in
-the mirror (net position, cost, realized P&L per instrument) against the exchange's positions at
-the end of the business date.
+"""Trading's reconciliation check (BACKOFFICE_RECONCILIATION_CHECKS): each account's positions
+replayed from the mirrored executions (net position, cost, realized P&L per instrument, as they
+stood at the date's cut-off: trading.replay) against the exchange's at that cut-off.
 
-Positions must not be polled (API.md 7.2): one read an account a night is what this check
-asks, a page of accounts at a time, as of the date's cut-off. An account whose mirrored
-positions changed after the cut-off is compared as it stands now on both sides instead (the
-mirror keeps positions as they are, not as they were).
+Positions must not be polled (API.md 7.2), so the exchange is asked in bulk first: one valuations
+statement a page of accounts (their positions' totals at the cut-off: cost, realized P&L, open
+positions). An account whose totals agree with ours is done; only an account whose totals differ
+is read position by position (`GET /v1/positions` as of the cut-off), to say which instrument
+differs and how. A difference the totals cannot show (two instruments' differences that cancel to
+the cent in both cost and realized P&L, with the same count of open positions) is not looked for.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from typing import Protocol
 
-from backoffice.gateway.client import get_gateway
+from backoffice.gateway.client import Gateway, get_gateway
 from backoffice.gateway.errors import GatewayError
-from backoffice.gateway.results import Position as TheirPosition
+from backoffice.gateway.results import AccountStatement
 from backoffice.reconciliation.checks import CheckContext, CheckPage, Finding
 from backoffice.reconciliation.models import BreakType
+from participants.models import Account
 from participants.selectors import account_pages
-from trading.models import Position
+from trading.replay import Figures, replay
 
 ZERO = Decimal(0)
+
+
+class _Held(Protocol):
+    """A position's figures, ours (replayed) or the exchange's."""
+
+    @property
+    def net_position(self) -> Decimal: ...
+    @property
+    def cost(self) -> Decimal: ...
+    @property
+    def realized(self) -> Decimal: ...
 
 
 class PositionsCheck:
@@ -34,33 +48,71 @@ class PositionsCheck:
         for accounts in account_pages(context, after):
             context.beat()
             ids = [a.account_id for a in accounts]
-            ours: dict[str, dict[str, Position]] = defaultdict(dict)
-            for position in Position.objects.filter(account__in=ids):
-                ours[position.account][position.symbol] = position
+            (ours,) = replay(ids, [context.window_end])
             page = CheckPage(cursor=ids[-1], scopes=ids)
+            statements = self._statements(gateway, context, ids, page)
             for account in accounts:
                 key = account.account_id
+                if key in page.not_checked:
+                    continue
                 if context.exchange_failure:
                     page.not_checked[key] = context.exchange_failure
                     continue
-                moved_since = any(p.change_time > context.window_end for p in ours[key].values())
+                mine = ours.positions[key]
+                if totals_agree(context, mine, statements.get(key)):
+                    page.items += len(mine)
+                    continue
                 try:
-                    theirs = {
-                        p.symbol: p
-                        for p in gateway.positions(
-                            participant_id=account.participant.participant_id,
-                            account=key,
-                            actor=None,
-                            as_of_time=None if moved_since else context.window_end,
-                            page_size=1000,
-                        ).items()
-                    }
+                    theirs = self._positions(gateway, context, account)
                 except GatewayError as exc:
                     page.not_checked[key] = context.failed(exc)
                     continue
-                page.items += len(set(ours[key]) | set(theirs))
-                page.findings += compare(context, key, ours[key], theirs)
+                page.items += len(set(mine) | set(theirs))
+                page.findings += compare(context, key, mine, theirs)
             yield page
+
+    def _statements(
+        self, gateway: Gateway, context: CheckContext, ids: list[str], page: CheckPage
+    ) -> dict[str, AccountStatement]:
+        if context.exchange_failure:
+            return {}
+        try:
+            lines = gateway.statement(accounts=ids, as_of_time=context.window_end, actor=None)
+        except GatewayError as exc:
+            reason = context.failed(exc)
+            page.not_checked.update(dict.fromkeys(ids, reason))
+            return {}
+        return {line.account: line for line in lines}
+
+    def _positions(
+        self, gateway: Gateway, context: CheckContext, account: Account
+    ) -> dict[str, _Held]:
+        return {
+            p.symbol: p
+            for p in gateway.positions(
+                participant_id=account.participant.participant_id,
+                account=account.account_id,
+                actor=None,
+                as_of_time=context.window_end,
+                page_size=1000,
+            ).items()
+        }
+
+
+def totals_agree(
+    context: CheckContext, ours: Mapping[str, Figures], line: AccountStatement | None
+) -> bool:
+    """Whether the account's totals agree with its line of the statement (none: no line)."""
+    if line is None:
+        return False
+    cost = sum((f.cost for f in ours.values()), ZERO)
+    realized = sum((f.realized for f in ours.values()), ZERO)
+    open_positions = sum(1 for f in ours.values() if f.net_position != 0)
+    return (
+        open_positions == line.position_count
+        and context.matches(cost, line.total_cost)
+        and context.matches(realized, line.total_realized)
+    )
 
 
 def _figures(net: Decimal, cost: Decimal, realized: Decimal) -> dict[str, str]:
@@ -70,8 +122,8 @@ def _figures(net: Decimal, cost: Decimal, realized: Decimal) -> dict[str, str]:
 def compare(
     context: CheckContext,
     account: str,
-    ours: dict[str, Position],
-    theirs: dict[str, TheirPosition],
+    ours: Mapping[str, _Held],
+    theirs: Mapping[str, _Held],
 ) -> list[Finding]:
     findings: list[Finding] = []
     for symbol in sorted(set(ours) | set(theirs)):

@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -60,6 +60,7 @@ from backoffice.gateway.endpoints import (
     SEARCH_ORDERS,
     SEARCH_TRADES,
     SETTLEMENT,
+    STATEMENT,
     USERS,
     WHOAMI,
     Endpoint,
@@ -994,6 +995,18 @@ class Gateway:
             self._ensure_scales((row.get("symbol", "") for row in rows), actor)
             scales = self._scale_of
         return [r.parse_downloaded_execution(row, scales) for row in rows]
+
+    def statement(
+        self, *, accounts: Sequence[str], as_of_time: dt.datetime, actor: Actor
+    ) -> list[r.AccountStatement]:
+        """The valuations statement of `accounts` at `as_of_time`: one line per account."""
+        rows: list[dict[str, str]] = self._call(
+            STATEMENT,
+            actor=actor,
+            body={"names": list(accounts), "asOfTime": _timestamp(as_of_time)},
+            parse=list,
+        )
+        return [r.parse_account_statement(row) for row in rows]
 
 
 # --- the process's gateway ------------------------------------------------------------------------

@@ -105,6 +105,16 @@ DOWNLOAD_EXECUTIONS = Endpoint(
     family="report_search",
     download=True,
 )
+# The valuations statement: many accounts' position totals at a point in time in one call
+# (API.md 5.4 "Valuations"). The exchange states no limit of its own for it; it is paced as the
+# other downloads are (about 5 a minute).
+STATEMENT = Endpoint(
+    "statement",
+    "POST",
+    "/v1/valuations/accounts/statement/download",
+    family="download",
+    download=True,
+)
 SETTLEMENT = Endpoint(
     "settlement", "GET", "/v1/instruments/{symbol}/settlement", family="settlement"
 )
@@ -113,5 +123,5 @@ ENDPOINTS = (
     WHOAMI, USERS, ACCOUNTS, KYC_START, KYC_STATUS, KYC_WEBHOOK, CREATE_CASH_MOVEMENT,
     GET_CASH_MOVEMENT, FUNDING_ACCOUNT_BALANCE, CREATE_VENDOR_ORDER, BALANCE, BALANCES, POSITIONS,
     BALANCE_LEDGER, POSITION_LEDGER, INSTRUMENTS, SEARCH_ORDERS, SEARCH_EXECUTIONS, SEARCH_TRADES,
-    OPEN_ORDERS, CANCEL_ORDER, DOWNLOAD_ORDERS, DOWNLOAD_EXECUTIONS, SETTLEMENT,
+    OPEN_ORDERS, CANCEL_ORDER, DOWNLOAD_ORDERS, DOWNLOAD_EXECUTIONS, STATEMENT, SETTLEMENT,
 )  # fmt: skip

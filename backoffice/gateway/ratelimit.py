@@ -33,6 +33,7 @@ LIMITS: dict[str, Limit] = {
     "ledger": Limit(rate=0.5, burst=5),  # balance and position ledgers: 0.5/s burst 5
     "report_search": Limit(rate=12 / 60, burst=1),  # SearchOrders/Executions/Trades: 12/min
     "refdata": Limit(rate=6 / 60, burst=1),  # ListInstruments: 6/min
+    "download": Limit(rate=5 / 60, burst=1),  # ledger and valuation downloads: ~5/min
     "settlement": Limit(rate=10, burst=1),  # GetInstrumentSettlement: 10/s
     "transfers": Limit(rate=4, burst=1),  # CashMovementService: <= 5/s; the docs advise 4/s
     "cancel": Limit(rate=90, burst=90),  # CancelOrder, tier 1: 90/s, capacity = rate

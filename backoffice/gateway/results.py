@@ -5,6 +5,7 @@ shapes where the documentation disagrees, Appendix B)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -738,7 +739,8 @@ def parse_downloaded_execution(row: dict[str, str], scales: ScaleLookup) -> Down
 
 def csv_rows(body: bytes, operation: str) -> list[dict[str, str]]:
     """The rows of a download: one JSON message per line, each carrying the next chunk of the
-    file in `result.filechunk` (an empty body is an empty file)."""
+    file in `result.filechunk` (text: the report downloads) or `result.data` (proto bytes, so
+    base64: the ledger and valuation downloads); an empty body is an empty file."""
     chunks = []
     for number, line in enumerate(body.splitlines(), 1):
         if not line.strip():
@@ -750,5 +752,33 @@ def csv_rows(body: bytes, operation: str) -> list[dict[str, str]]:
         chunk = Fields(message, operation).obj("result")
         if chunk is None:
             raise MalformedResponse(f"{operation}: line {number} carries no result")
-        chunks.append(chunk.text("filechunk"))
+        if chunk.has("data"):
+            try:
+                chunks.append(base64.b64decode(chunk.text("data"), validate=True).decode())
+            except (ValueError, UnicodeDecodeError):
+                raise MalformedResponse(f"{operation}: line {number} is not base64 text") from None
+        else:
+            chunks.append(chunk.text("filechunk"))
     return list(csv.DictReader(io.StringIO("".join(chunks))))
+
+
+@dataclass(frozen=True)
+class AccountStatement:
+    """One account's line of the valuations statement: its positions' totals, in dollars."""
+
+    account: str
+    total_cost: Decimal
+    total_realized: Decimal
+    position_count: int  # open positions
+    valuation_time: dt.datetime | None
+
+
+def parse_account_statement(row: dict[str, str]) -> AccountStatement:
+    f = Fields(row, "statement_csv")
+    return AccountStatement(
+        account=f.text("account"),
+        total_cost=f.decimal("total_cost"),
+        total_realized=f.decimal("total_realized_pnl"),
+        position_count=f.integer("position_count"),
+        valuation_time=f.timestamp("valuation_time"),
+    )

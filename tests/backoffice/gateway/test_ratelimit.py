@@ -71,6 +71,7 @@ def test_the_documented_limits():
         "ledger": (0.5, 5),
         "report_search": (0.2, 1),
         "refdata": (0.1, 1),
+        "download": (5 / 60, 1),
         "settlement": (10, 1),
         "transfers": (4, 1),
         "cancel": (90, 90),
