@@ -1,18 +1,21 @@
 """What every changelist of a large table needs: a count that does not read the whole table, and
-a search that an index can answer."""
+a search that an index can answer; and record pages that link only to what the reader may open."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from backoffice import search
 
@@ -99,3 +102,82 @@ class ReadOnlyLargeTableAdmin(LargeTableAdmin[_M]):
 
     def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        form = context["adminform"]
+        context["adminform"] = _PermittedLinksForm(
+            request,
+            form.form,
+            form.fieldsets,
+            {},
+            readonly_fields=form.readonly_fields,
+            model_admin=form.model_admin,
+        )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+# Django's record page links every foreign key shown read-only to that record's admin page, whether
+# or not the reader may open it (a KYC note's author to the staff users, a participant to the
+# firm): a link that can only be refused. These carry the request down to the field, which then
+# links only where the reader may view the record and shows plain text elsewhere.
+class _PermittedLinksForm(helpers.AdminForm):
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def __iter__(self) -> Iterator[helpers.Fieldset]:
+        for name, options in self.fieldsets:
+            yield _PermittedLinksFieldset(
+                self.request,
+                self.form,
+                name,
+                readonly_fields=self.readonly_fields,
+                model_admin=self.model_admin,
+                **options,
+            )
+
+
+class _PermittedLinksFieldset(helpers.Fieldset):
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def __iter__(self) -> Iterator[helpers.Fieldline]:
+        for field in self.fields:  # type: ignore[attr-defined]  # set by Fieldset, not in its stub
+            yield _PermittedLinksFieldline(
+                self.request, self.form, field, self.readonly_fields, model_admin=self.model_admin
+            )
+
+
+class _PermittedLinksFieldline(helpers.Fieldline):
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def __iter__(self) -> Iterator[helpers.AdminField | helpers.AdminReadonlyField]:
+        for i, field in enumerate(self.fields):
+            if field in self.readonly_fields:
+                yield _PermittedLinkField(
+                    self.request, self.form, field, is_first=(i == 0), model_admin=self.model_admin
+                )
+            else:
+                yield helpers.AdminField(self.form, field, is_first=(i == 0))
+
+
+class _PermittedLinkField(helpers.AdminReadonlyField):
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def get_admin_url(self, remote_field: Any, remote_obj: Any) -> str:
+        assert self.model_admin is not None  # a record page's fields always have their admin
+        try:
+            target = self.model_admin.admin_site.get_model_admin(remote_field.model)
+        except NotRegistered:
+            return str(remote_obj)
+        if not target.has_view_permission(self.request, remote_obj):
+            return str(remote_obj)
+        link: str = super().get_admin_url(remote_field, remote_obj)  # type: ignore[misc]
+        return link
