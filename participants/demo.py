@@ -1,14 +1,15 @@
 """Demo participants for `make run`, onboarded through the real intake against the sandbox, one
-for each path a submission can take (the sandbox's documented triggers pick the outcome)."""
+for each path a submission can take (the sandbox's documented triggers pick the outcome), by the
+seed actor rather than any staff member's user."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, TextIO
 
-from django.contrib.auth.models import User
 from django.utils import timezone
 
+from backoffice.actors import seed_actor
 from backoffice.gateway.errors import GatewayError
 from participants.errors import OnboardingError
 from participants.models import Participant
@@ -53,7 +54,7 @@ def seed(*, stdout: TextIO) -> None:
     except FirmNotSetUp as exc:
         stdout.write(f"No demo participants: {exc}\n")
         return
-    actor = User.objects.get(username="support")
+    actor = seed_actor()
     for person in PEOPLE:
         if Participant.objects.filter(firm=firm, external_id=person["external_id"]).exists():
             continue
