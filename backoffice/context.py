@@ -58,3 +58,15 @@ class RequestContextLogFilter(logging.Filter):
         context = _current.get()
         record.request_id = context.request_id if context else "-"
         return True
+
+
+class RefusalLogFilter(logging.Filter):
+    """A refused page (403) is everyday work, audited by the refusal page: django.request logs it
+    with the PermissionDenied's traceback, which says nothing an operator needs. Keep the one line
+    (path, status, request id) and drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True

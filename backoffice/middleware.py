@@ -1,4 +1,5 @@
-"""Platform middleware: request identity and the Content-Security-Policy header."""
+"""Platform middleware: request identity, the Content-Security-Policy header, and a page for a
+method a URL does not take."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from backoffice import context
 from backoffice.network import client_ip, is_trusted_proxy
@@ -46,3 +48,26 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django's require_POST and friends answer a wrong method with an empty 405, which a browser
+    shows as a blank page (a bookmarked or reloaded address of an action does that). This gives
+    it the shell, saying what happened and what the address takes; the `Allow` header stays."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content:
+            return response
+        allowed = response.get("Allow", "")
+        page = render(
+            request,
+            "405.html",
+            {"method": request.method, "allowed": [m.strip() for m in allowed.split(",") if m]},
+            status=405,
+        )
+        page["Allow"] = allowed
+        return page

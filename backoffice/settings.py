@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost, so that the page it renders knows who is signed in.
+    "backoffice.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -523,7 +525,10 @@ POLYMARKET_STAFF_MAX_WAIT_SECONDS = env.float("POLYMARKET_STAFF_MAX_WAIT_SECONDS
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "backoffice.context.RequestContextLogFilter"}},
+    "filters": {
+        "request_context": {"()": "backoffice.context.RequestContextLogFilter"},
+        "refusals": {"()": "backoffice.context.RefusalLogFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s",
@@ -537,5 +542,11 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every line a second time beside
+        # the root's; its lines go to the root's handler alone.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["refusals"]},
+    },
 }

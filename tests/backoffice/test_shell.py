@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+import pytest
 from django.test import Client
 
 
@@ -88,6 +90,34 @@ def test_signing_out_ends_the_session_and_is_audited(persona, audit_actions):
 
 def test_signing_out_needs_a_post(persona):
     assert persona("support").get("/signout/").status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/signout/", "/onboarding/assign/", "/search/admin/"])
+def test_a_get_on_an_action_is_a_page_in_the_shell_that_says_what_it_takes(persona, path):
+    response = persona("support").get(path)
+    html = response.content.decode()
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "<h1>Not this way</h1>" in html
+    assert "takes <code>POST</code>, not <code>GET</code>" in html
+    assert 'class="sidenav"' in html
+    assert "support-persona" in html
+
+
+def test_a_refused_page_logs_one_line_and_no_traceback(persona, caplog):
+    treasury = persona("treasury")
+
+    with caplog.at_level(logging.INFO):
+        assert treasury.get("/audit/").status_code == 403
+
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("django.request", "WARNING", "Forbidden (Permission denied): /audit/")
+    ]
+    assert "Traceback" not in caplog.text
+    # Only the root's handler prints: Django's own console handler would print it again.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django.request").handlers == []
 
 
 def test_one_menu_entry_is_current_the_most_specific(persona):

@@ -8,7 +8,6 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from backoffice.audit.models import AuditEvent
-
 from participants.models import KycSubmission
 from tests.participants.conftest import status
 
@@ -54,7 +53,9 @@ def test_the_demo_participants_are_credited_to_the_seed_actor_who_cannot_sign_in
     assert set(created.values_list("actor_label", flat=True)) == {"demo-seed"}
     support = User.objects.get(username="support")
     assert not AuditEvent.objects.filter(actor=support).exclude(action__startswith="identity.")
-    assert not seed.is_active and not seed.has_usable_password() and not seed.groups.exists()
+    assert not seed.is_active
+    assert not seed.has_usable_password()
+    assert not seed.groups.exists()
     assert not client.login(username="demo-seed", password="")
 
 
