@@ -18,6 +18,7 @@ from backoffice.audit.services import audit_record
 from backoffice.gateway.client import longest_write_seconds
 from backoffice.gateway.errors import AlreadyExists, GatewayError, NotFound, Outcome
 from backoffice.identity.permissions import has_permission
+from backoffice.pii import masking
 from participants import exchange
 from participants.errors import ExchangeContradicts, OnboardingError
 from participants.models import Account, Firm, KycNote, KycStatusChange, KycSubmission, Participant
@@ -535,5 +536,7 @@ def kyc_pii_reveal(*, submission: KycSubmission, field: str, reason: str, actor:
     if field == "address":
         parts = [submission.address_line_1, submission.address_line_2, submission.city]
         return ", ".join(p for p in parts if p) + f", {submission.state} {submission.postal_code}"
+    if field == "ssn":
+        return masking.format_ssn(submission.ssn)
     value = getattr(submission, field)
     return value.isoformat() if isinstance(value, dt.date) else str(value or "")

@@ -7,6 +7,12 @@ import datetime as dt
 DOT = "•"
 
 
+def format_ssn(ssn: str) -> str:
+    """An SSN in clear as people write and read it, 123-45-6789 (it is stored as nine digits)."""
+    digits = "".join(ch for ch in ssn if ch.isdigit())
+    return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if len(digits) == 9 else ssn
+
+
 def mask_ssn(ssn: str) -> str:
     digits = "".join(ch for ch in ssn if ch.isdigit())
     return f"{DOT * 3}-{DOT * 2}-{digits[-4:]}" if len(digits) >= 4 else DOT * 9

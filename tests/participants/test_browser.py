@@ -64,7 +64,7 @@ def test_intake_to_approval(compliance_page: Page, live_server, live_exchange, t
     page.locator("#pii-ssn summary").click()
     page.locator("#reason-ssn").fill("Customer called to confirm identity")
     page.locator("#pii-ssn").get_by_role("button", name="Reveal").click()
-    expect(page.locator("#pii-ssn .revealed")).to_have_text("123456789")
+    expect(page.locator("#pii-ssn .revealed")).to_have_text("123-45-6789")
     if os.environ.get("SCREENSHOTS"):
         page.screenshot(
             path=str(Path(os.environ["SCREENSHOTS"]) / "participant.png"), full_page=True

@@ -27,6 +27,7 @@ def test_the_page_shows_personal_data_masked_to_everyone(persona, submission, ro
     assert "•••-••-6789" in html
     for plain in (
         "123456789",
+        "123-45-6789",
         "Jane",
         "Doe",
         "jane.doe@example.com",
@@ -52,7 +53,8 @@ def test_compliance_reveals_a_field_with_a_reason_and_it_is_audited(persona, sub
     )
 
     assert response.status_code == 200
-    assert '<span class="revealed">123456789</span>' in response.content.decode()
+    # As people write it: the dashes it was stored without are put back.
+    assert '<span class="revealed">123-45-6789</span>' in response.content.decode()
     event = AuditEvent.objects.get(action="participants.pii.revealed")
     assert event.actor_label == "compliance-persona"
     assert event.payload == {
@@ -86,6 +88,7 @@ def test_a_reveal_without_a_good_reason_shows_nothing_and_records_nothing(person
 
     html = response.content.decode()
     assert "123456789" not in html
+    assert "123-45-6789" not in html
     assert "Ensure this value has at least 10 characters" in html
     assert not AuditEvent.objects.filter(action="participants.pii.revealed").exists()
 
@@ -100,6 +103,7 @@ def test_other_roles_cannot_reveal_and_the_refusal_is_audited(persona, submissio
     assert response.status_code == 403
     assert "Only compliance may reveal personal data." in response.content.decode()
     assert "123456789" not in response.content.decode()
+    assert "123-45-6789" not in response.content.decode()
     assert not AuditEvent.objects.filter(action="participants.pii.revealed").exists()
     refusal = AuditEvent.objects.get(action="identity.access.refused")
     assert refusal.actor_label == f"{role}-persona"
@@ -125,7 +129,7 @@ def test_an_administrator_given_the_compliance_role_may_reveal(make_user, submis
         submission=submission, field="ssn", reason="Covering for compliance today", actor=admin
     )
 
-    assert value == "123456789"
+    assert value == "123-45-6789"
 
 
 def test_a_revealed_value_is_never_stored_by_a_cache(persona, submission):
@@ -134,7 +138,8 @@ def test_a_revealed_value_is_never_stored_by_a_cache(persona, submission):
         {"reason": "Checking the SSN against the customer's call"},
     )
 
-    assert '<span class="revealed">123456789</span>' in response.content.decode()
+    # As people write it: the dashes it was stored without are put back.
+    assert '<span class="revealed">123-45-6789</span>' in response.content.decode()
     assert "no-store" in response["Cache-Control"].split(", ")
     assert "private" in response["Cache-Control"].split(", ")
 
