@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -126,3 +127,18 @@ def test_one_menu_entry_is_current_the_most_specific(persona):
     assert re.findall(r'<a href="([^"]+)" aria-current="page">', html) == [
         "/onboarding/participants/"
     ]
+
+
+def test_every_htmx_form_that_posts_disables_its_button_while_it_waits():
+    """Plain forms get their busy state from static/js/shell.js; an htmx form, which htmx sends
+    itself, says which element to disable."""
+    root = Path(__file__).resolve().parents[2] / "templates"
+    forms = [
+        (path.name, tag)
+        for path in root.rglob("*.html")
+        for tag in re.findall(r"<form\b[^>]*>", path.read_text(encoding="utf-8"))
+        if "hx-post" in tag
+    ]
+
+    assert forms
+    assert [(name, tag) for name, tag in forms if "hx-disabled-elt" not in tag] == []
