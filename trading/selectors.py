@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
 
 from participants.models import Account, Participant
@@ -209,54 +210,136 @@ class ParticipantTrading:
 
 def participant_trading(participant: Participant, *, shown: int = 20) -> ParticipantTrading:
     """Open orders, recent executions, positions (with the settlement price where the market
-    settled) and balances of the participant's accounts: six queries."""
-    accounts = list(participant.accounts.values_list("account_id", flat=True))
+    settled) and balances of the participant's accounts: one query for them all, and the feed's
+    state."""
+    accounts = Account.objects.filter(participant=participant).values("account_id")
     settlement = Instrument.objects.filter(symbol=OuterRef("symbol")).values("settlement_price")
-    positions = (
+    open_orders = Order.objects.filter(account__in=accounts, state__in=OPEN_ORDER_STATES)
+    recent = Execution.objects.filter(account__in=accounts)
+    owned, orders, executions, positions, balances = rows_together(
+        Account.objects.filter(participant=participant).order_by("account_id"),
+        # The newest `shown` of each, by the indexes on (account, time, id).
+        Order.objects.filter(
+            pk__in=open_orders.order_by("-insert_time", "-id").values("pk")[:shown]
+        ).order_by("-insert_time", "-id"),
+        Execution.objects.filter(
+            pk__in=recent.order_by("-transact_time", "-id").values("pk")[:shown]
+        ).order_by("-transact_time", "-id"),
         Position.objects.filter(account__in=accounts)
         .annotate(settled_at_price=Subquery(settlement[:1]))
-        .order_by("symbol", "account")
+        .order_by("symbol", "account"),
+        BalanceSnapshot.objects.filter(account__in=accounts).order_by("account"),
     )
     return ParticipantTrading(
-        accounts=accounts,
-        open_orders=list(
-            Order.objects.filter(account__in=accounts, state__in=OPEN_ORDER_STATES).order_by(
-                "-insert_time", "-id"
-            )[:shown]
-        ),
-        executions=list(
-            Execution.objects.filter(account__in=accounts).order_by("-transact_time", "-id")[:shown]
-        ),
+        accounts=[a.account_id for a in owned],
+        open_orders=orders,
+        executions=executions,
         positions=[PositionRow(p, p.settled_at_price) for p in positions],
-        balances=list(BalanceSnapshot.objects.filter(account__in=accounts).order_by("account")),
+        balances=balances,
         feed=feed_state(),
         shown=shown,
     )
+
+
+def _column_kind(field: Any) -> str:
+    """The union column a field's values go in: fields of one kind share columns."""
+    kind = field.get_internal_type()
+    if kind in {"AutoField", "BigAutoField", "PositiveSmallIntegerField", "SmallIntegerField",
+                "PositiveIntegerField", "IntegerField", "ForeignKey"}:  # fmt: skip
+        return "BigIntegerField"
+    return "CharField" if kind == "TextField" else kind
+
+
+def rows_together(*parts: QuerySet[Any]) -> list[list[Any]]:
+    """The rows of several querysets, of different models, in one query (UNION ALL), each part
+    in its own order: for a page that shows a few rows of many tables.
+
+    Each part's columns (its model's fields, then its annotations) go in typed columns shared
+    with the other parts' fields of the same type, NULL where a part has fewer; the first part's
+    types convert the values, so every part's decimals must have the same places."""
+    shapes = []
+    slots: dict[str, Any] = {}  # kind -> the output field of its columns
+    widths: dict[str, int] = {}
+    for queryset in parts:
+        fields = [(f.attname, f) for f in queryset.model._meta.concrete_fields]
+        fields += [(name, a.output_field) for name, a in queryset.query.annotations.items()]
+        counts: dict[str, int] = {}
+        shape = []
+        for name, field in fields:
+            kind = _column_kind(field)
+            slots.setdefault(kind, field)
+            shape.append((name, f"{kind}_{counts.get(kind, 0)}"))
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in counts.items():
+            widths[kind] = max(widths.get(kind, 0), count)
+        shapes.append(shape)
+    columns = [f"{kind}_{i}" for kind in sorted(widths) for i in range(widths[kind])]
+    branches = []
+    for number, (queryset, shape) in enumerate(zip(parts, shapes, strict=True)):
+        sources = {column: name for name, column in shape}
+        ordering: list[Any] = list(queryset.query.order_by) or ["pk"]
+        ordinal = Window(RowNumber(), order_by=ordering)
+        selected: dict[str, Any] = {"part": Value(number), "ordinal": ordinal}
+        for column in columns:
+            kind = column.rsplit("_", 1)[0]
+            name = sources.get(column)
+            selected[column] = F(name) if name else Cast(Value(None), output_field=slots[kind])
+        branches.append(queryset.order_by().values(**selected))
+    found: list[list[Any]] = [[] for _ in parts]
+    for row in branches[0].union(*branches[1:], all=True).order_by("part", "ordinal"):
+        number = row["part"]
+        values = {name: row[column] for name, column in shapes[number]}
+        model = parts[number].model
+        annotations = parts[number].query.annotations
+        instance = model(**{k: v for k, v in values.items() if k not in annotations})
+        for name in annotations:
+            setattr(instance, name, values[name])
+        found[number].append(instance)
+    return found
 
 
 # --- one order ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class Holder:
+    """The participant an order's account belongs to, as the order page names and links it."""
+
+    pk: int
+    external_id: str
+
+
+@dataclass(frozen=True)
 class OrderStory:
     order: Order
-    participant: Participant | None
+    participant: Holder | None
     executions: list[Execution]
     trades: list[Trade]
     cancels: list[OrderCancel]
 
 
+def orders_with_holder() -> QuerySet[Order]:
+    """Orders with their participant's id and external id, read with the order itself."""
+    account = Account.objects.filter(account_id=OuterRef("account"))
+    return Order.objects.annotate(
+        holder_pk=Subquery(account.values("participant_id")[:1]),
+        holder_external_id=Subquery(account.values("participant__external_id")[:1]),
+    )
+
+
 def order_story(order: Order) -> OrderStory:
+    """`order` as orders_with_holder reads it, with its executions, trades and cancels."""
     executions = list(
         Execution.objects.filter(order_exchange_id=order.exchange_id).order_by(
             "transact_time", "id"
         )
     )
     trade_ids = [e.trade_id for e in executions if e.trade_id]
-    account = participants_by_account({order.account})
+    holder_pk = order.holder_pk  # type: ignore[attr-defined]
+    holder = Holder(holder_pk, order.holder_external_id) if holder_pk else None  # type: ignore[attr-defined]
     return OrderStory(
         order=order,
-        participant=account.get(order.account),
+        participant=holder,
         executions=executions,
         trades=list(Trade.objects.filter(exchange_id__in=trade_ids).order_by("transact_time")),
         cancels=list(

@@ -169,7 +169,7 @@ def export_csv(request: HtmxHttpRequest) -> HttpResponseBase:
 def _order(exchange_id: str) -> Order:
     if not exchange_id.isalnum() or len(exchange_id) > 64:
         raise Http404("No such order.")
-    return get_object_or_404(Order, exchange_id=exchange_id)
+    return get_object_or_404(selectors.orders_with_holder(), exchange_id=exchange_id)
 
 
 @require_GET

@@ -80,7 +80,7 @@ class SingleSignOnMiddleware:
         if request.user.is_authenticated and request.user.pk == user.pk:
             request.user = user  # same session, roles refreshed
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="backoffice.identity.backends.RoleBackend")
         request.session[SESSION_SSO_DIGEST] = digest
         return None
 

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from backoffice.identity.roles import roles_of
+from backoffice.identity.backends import grants_of
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
@@ -33,12 +33,8 @@ def has_permission(user: AbstractBaseUser | AnonymousUser | None, permission: st
 
 
 def _group_roles(user: User) -> set[str]:
-    # Cached on the user object for the request, as Django caches its own permission reads.
-    cached: set[str] | None = getattr(user, "_backoffice_group_roles", None)
-    if cached is None:
-        cached = roles_of(user) & set(settings.BACKOFFICE_ROLES)
-        user._backoffice_group_roles = cached  # type: ignore[attr-defined]
-    return cached
+    # Read with the permissions, once a request (backends.py).
+    return set(grants_of(user).groups) & set(settings.BACKOFFICE_ROLES)
 
 
 def permission_required(permission: str, *, message: str = "") -> Callable[[_View], _View]:

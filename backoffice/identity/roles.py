@@ -15,6 +15,7 @@ from django.db import transaction
 
 from backoffice.actors import Actor
 from backoffice.audit.services import audit_record
+from backoffice.identity.backends import forget_grants
 
 SUPERUSER = "superuser"
 
@@ -82,3 +83,4 @@ def _set_roles(user: User, roles: set[str]) -> None:
     user.is_superuser = SUPERUSER in roles
     user.is_staff = bool(roles)
     user.save(update_fields=["is_superuser", "is_staff"])
+    forget_grants(user)

@@ -128,11 +128,11 @@ def test_the_queue_costs_the_same_queries_whatever_the_row_count(
     FundingRequestFactory.create(
         account=account, status="awaiting_approval", requested_by=staff.maker
     )
-    with django_assert_num_queries(6):  # session, user, permissions x2, the counts, the rows
+    with django_assert_num_queries(5):  # session, user, permissions, the counts, the rows
         checker.get(f"/funding/{query}")
     for status in ("awaiting_approval", "approved", "outcome_unknown", "confirmed"):
         FundingRequestFactory.create_batch(15, account=account, status=status)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         checker.get(f"/funding/{query}")
 
 
@@ -169,7 +169,7 @@ def test_the_export_is_the_filtered_list_with_ids_and_figures(
     )
     FundingRequestFactory.create(account=account, status="draft")
 
-    with django_assert_num_queries(6):  # session, user, permissions x2, the audit event, the rows
+    with django_assert_num_queries(5):  # session, user, permissions, the audit event, the rows
         response = checker.get("/funding/export.csv?status=confirmed")
         body = b"".join(response.streaming_content).decode("utf-8-sig")
 
@@ -449,7 +449,8 @@ def test_the_pool_identity_holds(checker, account, exchange, django_assert_num_q
     )
     exchange.reads.append(pool("750.00"))
 
-    with django_assert_num_queries(8):  # session, user, perms x2, totals, today, in flight, top-ups
+    # session, user, permissions, totals, today, in flight, top-ups
+    with django_assert_num_queries(7):
         response = checker.get("/funding/balance/")
 
     page = text(response)

@@ -130,7 +130,7 @@ def test_a_pending_decision_is_watched_and_the_page_reloads_when_it_arrives(pers
 def test_the_watch_costs_a_fixed_few_queries(persona, in_review, django_assert_num_queries):
     client = persona("support")
     live(client, in_review, "x")
-    with django_assert_num_queries(6):  # session, user, permissions x2, participant, its latest
+    with django_assert_num_queries(5):  # session, user, permissions, participant, its latest
         live(client, in_review, version_of(in_review))
 
 

@@ -40,15 +40,15 @@ def test_the_blotter_costs_the_same_queries_for_few_or_many_rows(
     participant_with_account("ada", ADA)
     orders(3, account=ADA)
     support.get("/trading/")
-    # session, user, permissions x2, feed, rows, their participants
-    with django_assert_num_queries(7):
+    # session, user, permissions, feed, rows, their participants
+    with django_assert_num_queries(6):
         support.get("/trading/")
     orders(120, account=ADA, start=3)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = support.get("/trading/")
     assert len(response.context["rows"]) == 50
     executions(3, account=ADA)
-    with django_assert_num_queries(8):  # and the participant's accounts
+    with django_assert_num_queries(7):  # and the participant's accounts
         response = support.get("/trading/?view=executions&participant=ada&side=BUY")
     assert len(response.context["rows"]) == 3
 
@@ -154,13 +154,70 @@ def test_the_participant_page_panel_costs_the_same_for_few_or_many_rows(
     executions(2, account=ADA)
     url = f"/onboarding/participants/{person.pk}/"
     support.get(url)
-    with django_assert_num_queries(14) as few:  # the page's own, then the panel's six
+    # session, user, permissions, the participant, its KYC, its accounts; then the panel's rows
+    # of every table in one query, and the feed's state
+    with django_assert_num_queries(8) as few:
         support.get(url)
     orders(40, account=ADA, start=2)
     executions(40, account=ADA, start=2)
     with django_assert_num_queries(len(few.captured_queries)):
         html = support.get(url).content.decode()
     assert html.count('href="/trading/orders/O0ada') == 20
+
+
+def test_the_panel_shows_the_newest_of_each_table_of_the_participants_accounts(support, fresh_feed):
+    from decimal import Decimal
+
+    from participants.models import Account
+    from trading.models import BalanceSnapshot, Instrument, Position
+
+    person = participant_with_account("ada", ADA)
+    second = "firms/ISV-Acme/accounts/0ad2"
+    Account.objects.create(participant=person, account_id=second)
+    participant_with_account("bob", BOB)
+    orders(3, account=ADA)
+    orders(2, account=second, start=30)
+    orders(2, account=ADA, state="FILLED", start=50)
+    orders(2, account=BOB)
+    executions(25, account=ADA)
+    executions(1, account=BOB)
+    Instrument.objects.create(
+        symbol="settled-1", price_scale=1000, qty_scale=100, state="SETTLED",
+        tick_size=Decimal("0.01"), minimum_trade_qty=1, settlement_price=Decimal("1"),
+    )  # fmt: skip
+    for symbol, net in (("settled-1", "5"), ("open-1", "-2.5")):
+        Position.objects.create(
+            account=ADA, symbol=symbol, net_position=Decimal(net), qty_bought=0, qty_sold=0,
+            bod_position=0, cost=Decimal("1.25"), realized=0, change_time=T0,
+        )  # fmt: skip
+    Position.objects.create(
+        account=BOB, symbol="open-1", net_position=1, qty_bought=0, qty_sold=0, bod_position=0,
+        cost=0, realized=0, change_time=T0,
+    )  # fmt: skip
+    BalanceSnapshot.objects.create(
+        account=ADA, cash=Decimal("12.5"), buying_power=Decimal("10"), open_orders=Decimal("2.5"),
+        as_of=T0,
+    )  # fmt: skip
+    trading = support.get(f"/onboarding/participants/{person.pk}/").context["trading"]
+    assert sorted(trading.accounts) == [second, ADA]
+    assert [o.exchange_id for o in trading.open_orders] == [
+        "O0ad2000031", "O0ad2000030", "O0ada000002", "O0ada000001", "O0ada000000",
+    ]  # fmt: skip
+    newest = trading.open_orders[0]
+    assert (newest.price, newest.order_qty, newest.insert_time) == (
+        Decimal("0.45"), Decimal(10), T0 + dt.timedelta(seconds=31),
+    )  # fmt: skip
+    assert [e.exchange_id for e in trading.executions] == [
+        f"E0ada{n:06d}" for n in range(24, 4, -1)
+    ]
+    assert trading.executions[0].busted is False
+    assert trading.executions[0].commission == Decimal("0.17")
+    assert [(p.position.symbol, p.position.net_position, p.settlement_price)
+            for p in trading.positions] == [
+        ("open-1", Decimal("-2.5"), None), ("settled-1", Decimal(5), Decimal(1)),
+    ]  # fmt: skip
+    assert trading.positions[1].settlement_value == Decimal(5)
+    assert [(b.account, b.cash, b.as_of) for b in trading.balances] == [(ADA, Decimal("12.5"), T0)]
 
 
 def test_the_order_page_tells_its_story(support, fresh_feed):
@@ -174,6 +231,35 @@ def test_the_order_page_tells_its_story(support, fresh_feed):
     assert support.get("/trading/orders/NOPE-1/").status_code == 404
     compliance = support  # same rows, other role below
     assert compliance.get("/trading/orders/UNKNOWN1/").status_code == 404
+
+
+def test_the_order_page_costs_the_same_queries_for_few_or_many_executions(
+    support, fresh_feed, django_assert_num_queries
+):
+    person = participant_with_account("ada", ADA)
+    (order,) = orders(1, account=ADA)
+    executions(1, account=ADA)
+    url = f"/trading/orders/{order.exchange_id}/"
+    support.get(url)
+    # session, user, permissions, the order with its participant, its executions, their trades,
+    # its cancels, the feed's state
+    with django_assert_num_queries(8) as few:
+        support.get(url)
+    from trading.models import Execution
+
+    Execution.objects.bulk_create(
+        Execution(
+            exchange_id=f"X{n}", order_exchange_id=order.exchange_id, account=ADA,
+            symbol=order.symbol, side="BUY", exec_type="PARTIAL_FILL", order_state="NEW",
+            last_shares=1, last_px="0.45", cum_qty=1, leaves_qty=9, commission=0,
+            trade_id=f"TX{n}", transact_time=T0 + dt.timedelta(seconds=n),
+        )
+        for n in range(40)
+    )  # fmt: skip
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = support.get(url).content.decode()
+    assert html.count("<code>TX") == 40
+    assert f'<a href="/onboarding/participants/{person.pk}/">ada</a>' in html
 
 
 def test_feed_health_on_the_exchange_health_page(support, fresh_feed):

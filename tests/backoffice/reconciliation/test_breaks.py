@@ -43,10 +43,10 @@ def test_the_breaks_page_costs_the_same_queries_for_1_or_60_breaks(
     treasury, run, django_assert_num_queries
 ):
     BreakFactory.create(first_run=run, last_run=run)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         one = treasury.get("/reconciliation/breaks/")
     BreakFactory.create_batch(59, first_run=run, last_run=run)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         many = treasury.get("/reconciliation/breaks/")
 
     assert len(BREAK_LINK.findall(one.content.decode())) == 1
