@@ -135,6 +135,21 @@ def check_account(account: Account) -> None:
 # --- Making and editing a request --------------------------------------------------------------
 
 
+def _clean_figures(*, amount: Any, external_reference: str, memo: str) -> dict[str, Any]:
+    """What a maker types, checked the same way on creation and on every edit."""
+    return {
+        "amount": clean_amount(amount),
+        "external_reference": _clean_text(
+            external_reference,
+            field="external_reference",
+            label="reference",
+            limit=100,
+            required=True,
+        ),
+        "memo": _clean_text(memo, field="memo", label="memo", limit=200, required=False),
+    }
+
+
 def funding_request_create(
     *,
     account: Account,
@@ -149,17 +164,7 @@ def funding_request_create(
     _require(actor, "funding.add_fundingrequest", "request deposits or withdrawals")
     if direction not in Direction.values:
         raise FundingError("Choose deposit or withdrawal.", field="direction")
-    values = {
-        "amount": clean_amount(amount),
-        "external_reference": _clean_text(
-            external_reference,
-            field="external_reference",
-            label="reference",
-            limit=100,
-            required=True,
-        ),
-        "memo": _clean_text(memo, field="memo", label="memo", limit=200, required=False),
-    }
+    values = _clean_figures(amount=amount, external_reference=external_reference, memo=memo)
     check_account(account)
     try:
         return _record_create(
@@ -225,17 +230,7 @@ def funding_request_edit(
 ) -> FundingRequest:
     """Change a request not yet approved. Every approval it had is dropped: approvers approve
     figures, and these are new ones."""
-    values = {
-        "amount": clean_amount(amount),
-        "external_reference": _clean_text(
-            external_reference,
-            field="external_reference",
-            label="reference",
-            limit=100,
-            required=True,
-        ),
-        "memo": _clean_text(memo, field="memo", label="memo", limit=200, required=False),
-    }
+    values = _clean_figures(amount=amount, external_reference=external_reference, memo=memo)
     try:
         _record_edit(request=request, values=values, actor=actor, version=version)
     except IntegrityError as exc:
