@@ -108,3 +108,10 @@ bench-fill: $(VENV)/.installed
 .PHONY: bench-load
 bench-load: $(VENV)/.installed
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/backoffice_load} ENV_FILE=tests/test.env $(PY) -m bench.load
+
+# The nightly reconciliation of 10,000 accounts against the sandbox (rate limits off) on PostgreSQL
+# (BENCH_DATABASE_URL, default reconcile_bench): the run against merely downloading the same data,
+# queries per account, and what the documented limits make of it; writes bench/README.md.
+.PHONY: bench-reconcile
+bench-reconcile: $(VENV)/.installed
+	$(PY) -m bench.reconcile
