@@ -46,17 +46,17 @@ README = ROOT / "bench" / "README.md"
 
 
 def fresh_database(url: str, *, keep: bool = False) -> None:
-    """An empty, migrated database (kept as it is with `keep`, if it exists)."""
+    """An empty, migrated database (with `keep`, one that exists keeps its rows and gains only
+    the migrations it lacks)."""
     import psycopg
 
     base, _, name = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and keep:
-            return
-        if exists:
+        if exists and not keep:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if not exists or not keep:
+            conn.execute(f'CREATE DATABASE "{name}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -284,6 +284,7 @@ def pages() -> None:
         (support, "/trading/?view=executions&participant=bench-4242", "blotter: one participant's executions"),
         (support, "/trading/?symbol=sym-7&side=BUY&state=OPEN", "blotter: symbol, side and open"),
         (support, "/trading/?view=executions&symbol=sym-3&state=NEW", "blotter: symbol and type"),
+        (support, "/trading/?view=executions&symbol=sym-3&state=REJECTED", "blotter: symbol and a type no row has"),
         (support, f"/trading/?after={cursor}", "blotter: a page 60,000 rows deep"),
         (support, f"/onboarding/participants/{person.pk}/", "participant page with its trading panel"),
         (support, f"/trading/orders/{order.exchange_id}/", "order page"),
@@ -291,6 +292,8 @@ def pages() -> None:
         (admin, "/admin/trading/order/", "admin: orders"),
         (admin, "/admin/trading/execution/", "admin: executions"),
         (admin, "/admin/trading/execution/?exec_type__exact=NEW", "admin: executions, one type"),
+        (admin, "/admin/trading/execution/?exec_type__exact=REJECTED", "admin: executions, a type no row has"),
+        (admin, "/admin/trading/order/?state=REJECTED", "admin: orders, a state no row has"),
         (admin, f"/admin/trading/execution/?q={order.exchange_id}", "admin: executions of an order"),
     ]  # fmt: skip
     rows = []

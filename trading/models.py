@@ -94,6 +94,9 @@ class Order(models.Model):
             models.Index(
                 fields=["account", "-insert_time", "-id"], condition=OPEN_ORDER, name="order_open"
             ),
+            # A state or type filter without a symbol or account (the blotter's, the admin's): a
+            # rare one would otherwise read the whole table newest first to find a page of it.
+            models.Index(fields=["state", "-insert_time", "-id"], name="order_state"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -140,6 +143,7 @@ class Execution(models.Model):
             models.Index(fields=["-transact_time", "-id"], name="execution_blotter"),
             models.Index(fields=["account", "-transact_time", "-id"], name="execution_account"),
             models.Index(fields=["symbol", "-transact_time", "-id"], name="execution_symbol"),
+            models.Index(fields=["exec_type", "-transact_time", "-id"], name="execution_type"),
             models.Index(fields=["order_exchange_id", "transact_time"], name="execution_order"),
             models.Index(fields=["trade_id"], condition=~Q(trade_id=""), name="execution_trade"),
         ]
