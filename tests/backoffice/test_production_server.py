@@ -133,3 +133,40 @@ def test_static_files_come_from_whitenoise(server):
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/css")
+
+
+def _unit(path: Path) -> dict[str, str]:
+    """A unit file's settings (each key's last value; the units here repeat none)."""
+    settings: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith(("#", "[")):
+            settings[key.strip()] = value.strip()
+    return settings
+
+
+def test_every_systemd_unit_runs_a_command_of_ours_and_the_readme_lists_it():
+    from django.core.management import get_commands
+
+    readme = (ROOT / "README.md").read_text()
+    production = readme[readme.index("## Production") : readme.index("## Benchmarks")]
+    services = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
+    assert "backoffice-trading-stream.service" in {s.name for s in services}
+    for service in services:
+        unit = _unit(service)
+        assert f"`{service.name}`" in production, service.name
+        assert service.stem in production.split("systemctl enable --now", 1)[1], service.name
+        assert (unit["User"], unit["WorkingDirectory"], unit["EnvironmentFile"]) == (
+            "backoffice", "/opt/backoffice", "/etc/backoffice/env",
+        ), service.name  # fmt: skip
+        command = unit["ExecStart"].split()
+        assert command[0].startswith("/opt/backoffice/.venv/bin/"), service.name
+        if "manage.py" in command:
+            assert command[command.index("manage.py") + 1] in get_commands(), service.name
+        timer = service.with_suffix(".timer")
+        if timer.exists():
+            assert unit["Type"] == "oneshot", service.name
+        else:  # a long-running service comes back after a crash
+            assert unit["Restart"] in {"always", "on-failure"}, service.name
+    for timer in (ROOT / "deploy" / "systemd").glob("*.timer"):
+        assert timer.with_suffix(".service").exists(), timer.name
