@@ -310,6 +310,45 @@ def test_the_changelists_cost_the_same_queries_for_few_or_many_rows(
     assert response.status_code == 200
 
 
+def _trades(count: int, start: int = 0) -> None:
+    from trading.models import Trade
+
+    Trade.objects.bulk_create(
+        Trade(exchange_id=f"T{n}", symbol="s", state="CLEARED", qty=1,
+              transact_time=T0 + dt.timedelta(seconds=n))
+        for n in range(start, start + count)
+    )  # fmt: skip
+
+
+def _positions(count: int, start: int = 0) -> None:
+    from trading.models import Position
+
+    Position.objects.bulk_create(
+        Position(account=ADA, symbol=f"s{n}", net_position=1, qty_bought=1, qty_sold=0,
+                 bod_position=0, cost=1, realized=0, change_time=T0)
+        for n in range(start, start + count)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "fill"), [("trade", _trades), ("position", _positions)], ids=["trade", "position"]
+)
+def test_the_trade_and_position_changelists_cost_the_same_for_few_or_many_rows(
+    persona, django_assert_num_queries, model, fill
+):
+    admin = persona("superuser")
+    fill(2)
+    url = f"/admin/trading/{model}/"
+    admin.get(url)
+    # session, user, the count, the page of rows
+    with django_assert_num_queries(4):
+        admin.get(url)
+    fill(150, start=2)
+    with django_assert_num_queries(4):
+        response = admin.get(url)
+    assert len(response.context["cl"].result_list) == 100
+
+
 @pytest.mark.parametrize(
     ("net", "price", "worth"),
     [("5", "1", "5"), ("5", "0", "0"), ("-4", "0", "4"), ("-4", "1", "0"), ("2.5", "0.3", "0.75")],
