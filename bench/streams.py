@@ -119,9 +119,9 @@ def start_sandbox(data: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
-            if requests.get(f"{base}/v1/health", timeout=1).ok:
+            if requests.get(f"{base}/v1/health", timeout=5).ok:
                 return process, base, grpc_port
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow on a busy machine
             time.sleep(0.05)
     process.terminate()
     raise SystemExit("the sandbox did not start")

@@ -297,6 +297,7 @@ def pages() -> None:
         (admin, f"/admin/trading/execution/?q={order.exchange_id}", "admin: executions of an order"),
     ]  # fmt: skip
     rows = []
+    load = os.getloadavg()[0]
     for client, url, label in listed:
         median, p95, queries = measure(client, url)
         rows.append(f"| {label} | `{url.split('?')[0]}` | {queries} | {median:.0f} | {p95:.0f} |")
@@ -307,7 +308,8 @@ def pages() -> None:
             (
                 f"Run {when} on {machine()}; PostgreSQL 15 on loopback; {PARTICIPANTS:,} "
                 f"participants, {ORDERS:,} orders, {EXECUTIONS:,} executions; {ROUNDS} timed "
-                "requests a page, through Django's test client; other work shared the 2 cores."
+                f"requests a page, through Django's test client; other work shared the 2 cores "
+                f"(load average {load:.1f} as the run began)."
             ),
             "",
             "| Page | Path | Queries | Median ms | p95 ms |",
