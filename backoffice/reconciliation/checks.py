@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from backoffice.gateway.errors import GatewayError, Outcome
+from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from backoffice.reconciliation.models import BreakType
 
 FIRM = ""  # the scope of firm-level figures (the pool)
@@ -99,7 +99,7 @@ class CheckContext:
         """Note an exchange failure and say it in the words `not_checked` records; a
         misconfigured connection stops the run instead."""
         if error.outcome is Outcome.MISCONFIGURED:
-            raise RunMisconfigured(str(error)) from error
+            raise RunMisconfigured(misconfiguration(error)) from error
         self.exchange_failure = f"the exchange failed ({error.outcome.value}): {error}"[:300]
         return self.exchange_failure
 
