@@ -16,7 +16,6 @@ REVEALABLE_FIELDS = {
     "phone_number": "Phone",
     "address": "Address",
     "ip_address": "IP address",
-    "docv_url": "Document-check link",
 }
 
 
@@ -47,14 +46,7 @@ def masked_identity(submission: KycSubmission) -> MaskedIdentity:
 def identity_rows(submission: KycSubmission) -> list[tuple[str, str, str]]:
     """(field, label, masked value) for the identity panel, in the order staff read them."""
     masked = masked_identity(submission)
-    rows = [
-        (field, label, getattr(masked, field, "")) for field, label in REVEALABLE_FIELDS.items()
-    ]
-    return [
-        (field, label, masking.mask_text(submission.docv_url) if field == "docv_url" else value)
-        for field, label, value in rows
-        if field != "docv_url" or submission.docv_url
-    ]
+    return [(field, label, getattr(masked, field)) for field, label in REVEALABLE_FIELDS.items()]
 
 
 @dataclass(frozen=True)

@@ -514,6 +514,20 @@ def kyc_note_add(*, submission: KycSubmission, text: str, actor: User) -> KycNot
 
 
 @transaction.atomic
+def kyc_docv_link_show(*, submission: KycSubmission, actor: User) -> str:
+    """The exchange's document-check link, for the staff member who hands it to the participant.
+
+    Not personal data, but a key to someone's document upload while the check lasts: whoever
+    works the case may see it, and each showing is in the audit trail."""
+    if not has_permission(actor, "participants.change_kycsubmission"):
+        raise OnboardingError("Your roles do not include working onboarding cases.")
+    if submission.status != S.DOCUMENT_CHECK or not submission.docv_url:
+        raise OnboardingError("There is no document check under way, so no link to hand over.")
+    audit_record(actor=actor, action="participants.kyc.docv_link_shown", target=submission)
+    return submission.docv_url
+
+
+@transaction.atomic
 def kyc_pii_reveal(*, submission: KycSubmission, field: str, reason: str, actor: User) -> str:
     """The clear value of one personal field, for a compliance officer who gives a reason."""
     if not has_permission(actor, "participants.reveal_pii"):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("submissions/<int:pk>/", views.submission, name="submission"),
     path("submissions/<int:pk>/reveal/<str:field>/", views.reveal, name="reveal"),
     path("submissions/<int:pk>/retry/", views.retry, name="retry"),
+    path("submissions/<int:pk>/docv-link/", views.docv_link, name="docv-link"),
     path("submissions/<int:pk>/duplicate/", views.review_duplicate, name="review-duplicate"),
     path("submissions/<int:pk>/notes/", views.add_note, name="add-note"),
     path("submissions/<int:pk>/adopt/", views.adopt_exchange_state, name="adopt"),

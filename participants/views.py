@@ -357,6 +357,22 @@ def reveal(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
     )
 
 
+@never_cache  # the link is a key to the participant's document upload: kept in no cache
+@require_POST
+@permission_required("participants.change_kycsubmission")
+def docv_link(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    submission = selectors.submission_for_user(user=_user(request), pk=pk)
+    try:
+        link, error = services.kyc_docv_link_show(submission=submission, actor=_user(request)), ""
+    except OnboardingError as exc:
+        link, error = "", exc.message
+    return render(
+        request,
+        "participants/participant.html#docv-link",
+        {"current": submission, "docv_link": link, "docv_error": error},
+    )
+
+
 @require_POST
 @permission_required("participants.change_kycsubmission")
 def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
