@@ -129,8 +129,8 @@ class FundingRequest(models.Model):
     )
 
     # The exchange's side, as it answered.
-    workflow_id = models.CharField(max_length=64, blank=True)
-    dco_transfer_id = models.CharField(max_length=100, blank=True)
+    workflow_id = models.CharField(verbose_name="workflow ID", max_length=64, blank=True)
+    dco_transfer_id = models.CharField(verbose_name="DCO transfer ID", max_length=100, blank=True)
     exchange_status = models.CharField(max_length=40, blank=True)
     rejection_reason = models.CharField(max_length=200, blank=True)
     exchange_error = models.CharField(
@@ -276,6 +276,7 @@ class PoolTopUp(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "pool top-up"
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="pool_topup_amount_positive"),
             models.CheckConstraint(condition=Q(currency="USD"), name="pool_topup_currency_usd"),

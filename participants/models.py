@@ -24,14 +24,16 @@ class Firm(models.Model):
     """The partner firm as the exchange knows it: one per environment."""
 
     environment = models.CharField(max_length=16, choices=Environment.choices, unique=True)
-    client_id = models.CharField(max_length=128)
-    firm_id = models.CharField(max_length=128, help_text="The exchange's firm id, from whoami.")
+    client_id = models.CharField(verbose_name="client ID", max_length=128)
+    firm_id = models.CharField(
+        verbose_name="firm ID", max_length=128, help_text="The exchange's firm id, from whoami."
+    )
     display_name = models.CharField(max_length=200, blank=True)
     # Standard Webhooks secrets ("whsec_..."): the current one, and during rotation the previous
     # one, which signatures may still use until the exchange has switched.
     webhook_secret = EncryptedTextField(blank=True)
     webhook_secret_previous = EncryptedTextField(blank=True)
-    webhook_url = models.URLField(blank=True)
+    webhook_url = models.URLField(verbose_name="webhook URL", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -47,9 +49,12 @@ class Participant(models.Model):
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="participants")
     external_id = models.CharField(
-        max_length=49, help_text="Our id for the person, sent as external_id."
+        verbose_name="external ID",
+        max_length=49,
+        help_text="Our id for the person, sent as external_id.",
     )
     participant_id = models.CharField(
+        verbose_name="participant ID",
         max_length=200,
         blank=True,
         help_text="The exchange's id, firms/.../users/...; empty until provisioned.",
@@ -87,7 +92,10 @@ class Account(models.Model):
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="accounts")
     account_id = models.CharField(
-        max_length=200, unique=True, help_text="firms/ISV-.../accounts/..."
+        verbose_name="account ID",
+        max_length=200,
+        unique=True,
+        help_text="firms/ISV-.../accounts/...",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -138,8 +146,8 @@ class KycSubmission(models.Model):
 
     # Identity, encrypted at rest. The keyed hashes find exact matches (a duplicate SSN, a search
     # by email, phone or full name) without decrypting anything; see participants/search.py.
-    ssn = EncryptedTextField()
-    ssn_hash = models.CharField(max_length=64, db_index=True)
+    ssn = EncryptedTextField(verbose_name="SSN")
+    ssn_hash = models.CharField(verbose_name="SSN hash", max_length=64, db_index=True)
     email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     name_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -155,9 +163,9 @@ class KycSubmission(models.Model):
     state = EncryptedTextField()
     postal_code = EncryptedTextField()
     country = models.CharField(max_length=2, default="US")
-    ip_address = EncryptedTextField()
+    ip_address = EncryptedTextField(verbose_name="IP address")
     session_token = EncryptedTextField(blank=True)
-    docv_eligible = models.BooleanField(default=False)
+    docv_eligible = models.BooleanField(verbose_name="eligible for a document check", default=False)
     agreement_version = models.CharField(max_length=64)
     agreement_signed_at = models.DateTimeField()
 
@@ -168,8 +176,8 @@ class KycSubmission(models.Model):
     exchange_sub_status = models.CharField(max_length=64, blank=True)
     rejection_reason = models.CharField(max_length=200, blank=True)
     # The document-check link and token are secrets: encrypted, masked, revealed on request.
-    docv_url = EncryptedTextField(blank=True)
-    docv_token = EncryptedTextField(blank=True)
+    docv_url = EncryptedTextField(verbose_name="document-check link", blank=True)
+    docv_token = EncryptedTextField(verbose_name="document-check token", blank=True)
     last_error = models.CharField(
         max_length=300,
         blank=True,
@@ -303,9 +311,9 @@ class WebhookDelivery(models.Model):
         UNKNOWN_EXTERNAL_ID = "unknown_external_id", "Unknown external id"
         IGNORED_EVENT_TYPE = "ignored_event_type", "Event type not handled"
 
-    webhook_id = models.CharField(max_length=100, unique=True)
+    webhook_id = models.CharField(verbose_name="webhook ID", max_length=100, unique=True)
     event_type = models.CharField(max_length=40)
-    external_id = models.CharField(max_length=49, blank=True)
+    external_id = models.CharField(verbose_name="external ID", max_length=49, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=40, choices=Outcome.choices)
 

@@ -43,7 +43,7 @@ class Instrument(models.Model):
     price_limit_low = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     price_limit_high = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     expiration_date = models.DateField(null=True, blank=True)
-    event_id = models.CharField(max_length=200, blank=True)
+    event_id = models.CharField(verbose_name="event ID", max_length=200, blank=True)
     question = models.CharField(max_length=500, blank=True)
     settlement_price = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -65,8 +65,8 @@ class Order(models.Model):
     """An order as it last stood: each execution carries the order after its event, and the
     newest of them (by transact time, then filled quantity, then finality) wins."""
 
-    exchange_id = models.CharField(max_length=64, unique=True)
-    clord_id = models.CharField(max_length=64, blank=True)
+    exchange_id = models.CharField(verbose_name="exchange ID", max_length=64, unique=True)
+    clord_id = models.CharField(verbose_name="client order ID", max_length=64, blank=True)
     account = models.CharField(max_length=200)
     symbol = models.CharField(max_length=200)
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -116,8 +116,8 @@ class Order(models.Model):
 class Execution(models.Model):
     """One event in an order's life, with the order's quantities after it."""
 
-    exchange_id = models.CharField(max_length=64, unique=True)
-    order_exchange_id = models.CharField(max_length=64)
+    exchange_id = models.CharField(verbose_name="exchange ID", max_length=64, unique=True)
+    order_exchange_id = models.CharField(verbose_name="order's exchange ID", max_length=64)
     account = models.CharField(max_length=200)
     symbol = models.CharField(max_length=200)
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -129,7 +129,7 @@ class Execution(models.Model):
     leaves_qty = models.DecimalField(max_digits=24, decimal_places=6)
     commission = models.DecimalField(max_digits=24, decimal_places=6)
     aggressor = models.BooleanField(default=False)
-    trade_id = models.CharField(max_length=64, blank=True)
+    trade_id = models.CharField(verbose_name="trade ID", max_length=64, blank=True)
     reject_reason = models.CharField(max_length=48, blank=True)
     text = models.CharField(max_length=300, blank=True)
     transact_time = models.DateTimeField()
@@ -155,7 +155,7 @@ class Execution(models.Model):
 class Trade(models.Model):
     """A trade between two executions; BUSTED supersedes CLEARED and is final."""
 
-    exchange_id = models.CharField(max_length=64, unique=True)
+    exchange_id = models.CharField(verbose_name="exchange ID", max_length=64, unique=True)
     symbol = models.CharField(max_length=200)
     state = models.CharField(max_length=32, help_text="TRADE_STATE_* without the prefix.")
     trade_type = models.CharField(max_length=32, blank=True)

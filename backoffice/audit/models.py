@@ -46,10 +46,10 @@ class AuditEvent(models.Model):
         max_length=100, help_text="Dotted code, e.g. participants.kyc.submitted"
     )
     object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(verbose_name="object ID", max_length=64, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(verbose_name="client IP", null=True, blank=True)
+    request_id = models.CharField(verbose_name="request ID", max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -26,7 +26,7 @@ class GatewayCall(models.Model):
     endpoint = models.CharField(
         max_length=120, help_text="Path template, e.g. /v1/instruments/{symbol}/settlement."
     )
-    participant_id = models.CharField(max_length=200, blank=True)
+    participant_id = models.CharField(verbose_name="participant ID", max_length=200, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -47,7 +47,7 @@ class GatewayCall(models.Model):
     latency_ms = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=100, blank=True)
     exchange_ids = models.JSONField(default=dict, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(verbose_name="request ID", max_length=64, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
