@@ -25,6 +25,9 @@ SANDBOX_DATA ?= var/sandbox
 # exchange test-posts it) and seed_demo onboards the demo participants through the real intake, then
 # makes the demo funding requests, the first two meeting the sandbox's PENDING and AMBIGUOUS modes
 # (armed just before, disarmed just after).
+# The banner reaches the terminal in one write, so that no log line of the web app (a webhook
+# arriving) lands in the middle of it.
+export ONE_WRITE := import os, sys; os.write(1, sys.stdin.buffer.read())
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py hash_search_keys
@@ -40,12 +43,12 @@ run: $(VENV)/.installed .env
 	$(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --stage-funding || exit 1; \
 	$(PY) manage.py seed_demo || exit 1; \
 	$(PY) scripts/sandbox_demo.py --url http://$(SANDBOX_HOST):$(SANDBOX_PORT) --clear-faults || exit 1; \
-	echo; \
+	{ echo; \
 	echo "Sandbox exchange: http://$(SANDBOX_HOST):$(SANDBOX_PORT)/  (demo firm client id $$CLIENT_ID)"; \
 	echo "Sandbox streams:  $(SANDBOX_HOST):$(SANDBOX_GRPC_PORT) (gRPC, plaintext)"; \
 	echo "Back-office:      http://$(WEB_ADDR)/  (sign in as compliance, support, treasury, checker, supervisor or admin)"; \
 	grep '^DEMO_PASSWORD=' .env | sed 's/^DEMO_PASSWORD=/Password:         /'; \
-	echo "Stop both with Ctrl-C."; \
+	echo "Stop both with Ctrl-C."; } | $(PY) -c "$$ONE_WRITE"; \
 	wait $$WEB_PID
 
 test: lint typecheck pytest

@@ -44,8 +44,9 @@ class Command(BaseCommand):
                 user_apply_roles(user=user, roles=roles, actor=None, source="seed_demo")
             for path in settings.BACKOFFICE_DEMO_SEEDERS:
                 import_string(path)(stdout=self.stdout)
-        self.stdout.write(
-            self.style.SUCCESS("Demo sign-ins (password: the DEMO_PASSWORD in .env):")
-        )
-        for username, roles in DEMO_USERS.items():
-            self.stdout.write(f"  {username:<11} {', '.join(sorted(roles))}")
+        # One write: the web app's log lines (a webhook arriving) share the terminal.
+        table = [
+            f"  {username:<11} {', '.join(sorted(roles))}" for username, roles in DEMO_USERS.items()
+        ]
+        heading = self.style.SUCCESS("Demo sign-ins (password: the DEMO_PASSWORD in .env):")
+        self.stdout.write("\n".join([heading, *table]))
