@@ -379,6 +379,7 @@ PARTICIPANT_PAGE_PANELS: list[tuple[str, str, str]] = [
 ]
 # The home page's work counts: (provider `counts(*, user)`, permission it needs); backoffice/home.py.
 BACKOFFICE_HOME_COUNTS: list[tuple[str, str]] = [
+    ("participants.home.counts", "participants.view_kycsubmission"),
     ("funding.home.counts", "funding.view_fundingrequest"),
     ("backoffice.reconciliation.home.counts", "reconciliation.view_break"),
     ("trading.home.counts", "trading.view_order"),

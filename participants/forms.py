@@ -13,6 +13,7 @@ from django.utils import timezone
 from backoffice.fields import IdField, IdListField, RecentDateTimeField, StrictBooleanField
 from backoffice.inputs import ascii_digits
 from participants.models import KycStatus
+from participants.selectors import STATUS_GROUPS
 
 US_STATES = [
     "AL",
@@ -225,7 +226,14 @@ class NoteForm(forms.Form):
 class QueueFilterForm(forms.Form):
     """The onboarding queue's filters, from the query string."""
 
-    status = forms.ChoiceField(required=False, choices=[("", "Open"), *KycStatus.choices])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Open"),
+            *KycStatus.choices,
+            *((group, label) for group, (label, _) in STATUS_GROUPS.items()),
+        ],
+    )
     assignee = forms.CharField(required=False, max_length=150, strip=False)
     overdue = StrictBooleanField(required=False)
     attention = StrictBooleanField(required=False)

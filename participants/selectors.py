@@ -16,6 +16,7 @@ from backoffice.identity.permissions import has_permission
 from backoffice.reconciliation.checks import CheckContext
 from participants.models import OPEN_STATUSES, Account, Firm, KycSubmission, Participant
 from participants.states import OPEN_AT_EXCHANGE
+from participants.story import waiting_on_exchange
 
 S = KycSubmission.Status
 
@@ -62,6 +63,14 @@ class QueueFilters:
     attention: bool = False  # only submissions that contradict the exchange, whatever their state
 
 
+S = KycSubmission.Status
+# States the queue also filters by as one (`?status=failed`), as the home page's counts do.
+STATUS_GROUPS: dict[str, tuple[str, list[str]]] = {
+    "failed": ("Failed sends", [S.SUBMIT_FAILED, S.SEND_REFUSED, S.OUTCOME_UNKNOWN]),
+    "exchange": ("Waiting on the exchange", waiting_on_exchange()),
+}
+
+
 def sla_deadline_cutoff() -> dt.datetime:
     return timezone.now() - dt.timedelta(hours=settings.KYC_SLA_HOURS)
 
@@ -71,6 +80,8 @@ def queue(*, filters: QueueFilters, user: User) -> QuerySet[KycSubmission]:
     submissions = KycSubmission.objects.select_related("participant", "assignee").order_by("id")
     if filters.attention:
         submissions = submissions.filter(attention_since__isnull=False)
+    elif filters.status in STATUS_GROUPS:
+        submissions = submissions.filter(status__in=STATUS_GROUPS[filters.status][1])
     elif filters.status:
         submissions = submissions.filter(status=filters.status)
     else:
@@ -84,6 +95,21 @@ def queue(*, filters: QueueFilters, user: User) -> QuerySet[KycSubmission]:
     if filters.overdue:
         submissions = submissions.filter(created_at__lt=sla_deadline_cutoff())
     return submissions
+
+
+def work_counts(*, user: User) -> dict[str, int]:
+    """The home page's onboarding counts, in one read of the open submissions (which the queue's
+    partial index holds): assigned to `user`, overdue, held duplicates, and each group."""
+    is_open = Q(status__in=OPEN_STATUSES)
+    return KycSubmission.objects.filter(is_open).aggregate(
+        mine=Count("id", filter=Q(assignee=user)),
+        overdue=Count("id", filter=Q(created_at__lt=sla_deadline_cutoff())),
+        held_duplicate=Count("id", filter=Q(status=S.HELD_DUPLICATE)),
+        **{
+            group: Count("id", filter=Q(status__in=statuses))
+            for group, (_, statuses) in STATUS_GROUPS.items()
+        },
+    )
 
 
 @dataclass(frozen=True)

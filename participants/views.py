@@ -112,6 +112,10 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "filter_errors": filter_errors,
         "querystring": page.querystring if page else "",
         "status_tabs": [
+            (group, label, sum(counts.by_status.get(status, 0) for status in statuses))
+            for group, (label, statuses) in selectors.STATUS_GROUPS.items()
+        ]
+        + [
             (value, label, counts.by_status.get(value, 0) if value in OPEN_STATUSES else None)
             for value, label in S.choices
         ],

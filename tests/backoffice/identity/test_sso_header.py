@@ -103,8 +103,9 @@ def test_a_session_already_signed_in_costs_no_extra_queries(
 ):
     client, _ = proxied("backoffice-support")
     signed_in_without_sso = persona("support")
-    # session, user, roles, the permissions, and trading's counts (feed, day, open orders)
-    with django_assert_num_queries(7) as home:
+    # session, user, roles, the permissions, onboarding's counts, and trading's (feed, day, open
+    # orders)
+    with django_assert_num_queries(8) as home:
         signed_in_without_sso.get("/")
 
     with django_assert_num_queries(len(home.captured_queries)):
