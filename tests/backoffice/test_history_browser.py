@@ -12,7 +12,15 @@ from backoffice.audit.models import AuditEvent
 from backoffice.gateway.models import GatewayCall
 from tests.backoffice.gateway.test_health_page import call
 from tests.browser import requires_chromium
-from tests.factories import FirmFactory, KycSubmissionFactory
+from tests.factories import (
+    AccountFactory,
+    BreakFactory,
+    FirmFactory,
+    FundingRequestFactory,
+    KycSubmissionFactory,
+    ReconciliationRunFactory,
+)
+from tests.trading.rows import orders
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
@@ -127,3 +135,84 @@ def test_exchange_health_windows(sso_page, live_server):
     page.go_forward()
     expect(page.get_by_role("link", name="Last hour")).to_have_attribute("aria-current", "page")
     expect_whole_page(page, "Exchange health")
+
+
+def back_and_forward(page: Page, heading: str, rows: str, *, older: str, newer: str) -> None:
+    """Page 2 and back, by the pager and by the browser: the whole page each time."""
+    page.get_by_role("link", name=f"{older} →").click()
+    expect(page).to_have_url(re.compile(r"after=\d+"))
+    expect(page.locator(rows)).to_have_count(5)
+    expect(page.get_by_role("link", name=f"← {newer}")).to_be_visible()
+
+    page.go_back()
+    expect_whole_page(page, heading)
+    expect(page.locator(rows)).to_have_count(50)
+    expect(page.get_by_role("link", name=f"← {newer}")).to_have_count(0)
+    page.go_forward()
+    expect_whole_page(page, heading)
+    expect(page.locator(rows)).to_have_count(5)
+    page.reload()
+    expect_whole_page(page, heading)
+    expect(page.locator(rows)).to_have_count(5)
+
+
+def test_the_funding_queue(sso_page, live_server):
+    account = AccountFactory.create()
+    FundingRequestFactory.create_batch(55, account=account, status="awaiting_approval")
+    page = sso_page("tess", "backoffice-treasury")
+    page.goto(f"{live_server.url}/funding/")
+
+    back_and_forward(
+        page, "Funding requests", "#funding-table tbody tr", older="Next", newer="Previous"
+    )
+
+    page.get_by_role("link", name=re.compile("^In flight")).click()
+    expect(page).to_have_url(re.compile(r"\?view=flight$"))
+    expect(page.locator("#funding-table tbody tr", has_text="Awaiting")).to_have_count(0)
+    page.go_back()
+    expect_whole_page(page, "Funding requests")
+    expect(page.locator("#funding-table tbody tr")).to_have_count(5)
+    page.go_forward()
+    expect_whole_page(page, "Funding requests")
+    expect(page.get_by_role("link", name=re.compile("^In flight"))).to_have_attribute(
+        "aria-current", "page"
+    )
+
+
+def test_the_trading_blotter(sso_page, live_server):
+    orders(55, account=AccountFactory.create().account_id)
+    page = sso_page("casey", "backoffice-compliance")
+    page.goto(f"{live_server.url}/trading/?view=orders")
+
+    back_and_forward(page, "Trading", "#rows tbody tr", older="Older", newer="Newer")
+
+    page.get_by_label("Side").select_option("BUY")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"side=BUY"))
+    page.go_back()
+    expect_whole_page(page, "Trading")
+    expect(page.locator("#rows tbody tr")).to_have_count(5)
+    page.go_forward()
+    expect_whole_page(page, "Trading")
+    expect(page.get_by_label("Side")).to_have_value("BUY")
+
+
+def test_the_breaks(sso_page, live_server):
+    BreakFactory.create_batch(55, first_run=ReconciliationRunFactory.create())
+    page = sso_page("tess", "backoffice-treasury")
+    page.goto(f"{live_server.url}/reconciliation/breaks/")
+
+    back_and_forward(
+        page, "Breaks", "#results tbody tr", older="Older breaks", newer="Newer breaks"
+    )
+
+    page.get_by_label("Status").select_option("resolved")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"status=resolved"))
+    expect(page.locator("#results tbody tr")).to_have_count(1)  # "no breaks" row
+    page.go_back()
+    expect_whole_page(page, "Breaks")
+    expect(page.locator("#results tbody tr")).to_have_count(5)
+    page.go_forward()
+    expect_whole_page(page, "Breaks")
+    expect(page.get_by_label("Status")).to_have_value("resolved")
