@@ -8,12 +8,15 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from backoffice.home import WorkCount
+from backoffice.identity.permissions import has_permission
 from participants import selectors
 
 
 def counts(*, user: User) -> list[WorkCount]:
     found = selectors.work_counts(user=user)
     queue = reverse("participants:queue")
+    # Held duplicates wait for whoever may release or withdraw them, and for nobody else.
+    held = has_permission(user, "participants.review_duplicate")
     return [
         WorkCount("Onboarding", label, found[key], f"{queue}?{urlencode(query)}")
         for key, label, query in (
@@ -23,4 +26,5 @@ def counts(*, user: User) -> list[WorkCount]:
             ("failed", "failed sends", {"status": "failed"}),
             ("exchange", "waiting on the exchange", {"status": "exchange"}),
         )
+        if key != "held_duplicate" or held
     ]

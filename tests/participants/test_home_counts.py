@@ -15,7 +15,7 @@ from tests.factories import KycSubmissionFactory
 
 @pytest.fixture
 def cases(db, firm, make_user):
-    me = make_user("casey", "support")
+    me = make_user("casey", "compliance")
     made = {
         "mine": KycSubmissionFactory.create(
             participant__firm=firm, status="manual_review", assignee=me
@@ -74,18 +74,23 @@ def test_treasury_has_no_onboarding_counts(persona, cases):
     assert tiles(persona("treasury").get("/").content.decode()) == {}
 
 
-@pytest.mark.parametrize("role", ["compliance", "supervisor", "superuser"])
-def test_every_role_that_sees_the_queue_has_the_counts(persona, cases, role):
-    assert len(tiles(persona(role).get("/").content.decode())) == 5
+@pytest.mark.parametrize(
+    ("role", "held"), [("support", False), ("supervisor", False), ("superuser", True)]
+)
+def test_held_duplicates_are_counted_for_whoever_may_release_them(persona, cases, role, held):
+    shown = tiles(persona(role).get("/").content.decode())
+
+    assert ("held as possible duplicates" in shown) is held
+    assert len(shown) == 4 + held
 
 
-def test_home_costs_a_fixed_eight_queries(client, cases, django_assert_num_queries):
+def test_home_costs_a_fixed_nine_queries(client, cases, django_assert_num_queries):
     me, _ = cases
     client.force_login(me)
     client.get("/")
 
-    # session, user, roles, the permissions, onboarding's counts, trading's three
-    with django_assert_num_queries(8):
+    # session, user, roles, the permissions, onboarding's counts, reconciliation's, trading's three
+    with django_assert_num_queries(9):
         client.get("/")
 
 
