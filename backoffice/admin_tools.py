@@ -13,8 +13,9 @@ from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model, Q, QuerySet
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 
 from backoffice import search
@@ -88,6 +89,27 @@ class LargeTableAdmin(admin.ModelAdmin[_M]):
             # The box shows the term searched for; the links keep carrying the token.
             changelist.query = search.recall(request, changelist.query) or ""
         return changelist
+
+
+def can_delete(obj: Model) -> bool:
+    """Whether deleting `obj` would go through: no protected record refers to it (a firm with
+    participants, a staff user who submitted or approved anything). Asks the database the same
+    questions a delete would, without deleting."""
+    collector = Collector(using=router.db_for_write(type(obj)), origin=obj)
+    try:
+        collector.collect([obj])
+    except (ProtectedError, RestrictedError):
+        return False
+    return True
+
+
+class OnlyDeletableDeleted:
+    """An admin whose Delete button, and delete page, exist only for a record that can go: for any
+    other the delete can only fail, and a refused link is never offered."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and (obj is None or can_delete(obj))
 
 
 class ReadOnlyLargeTableAdmin(LargeTableAdmin[_M]):

@@ -5,7 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from backoffice.admin_tools import SEARCH_BY_POST_TEMPLATE, ReadOnlyLargeTableAdmin
+from backoffice.admin_tools import (
+    SEARCH_BY_POST_TEMPLATE,
+    OnlyDeletableDeleted,
+    ReadOnlyLargeTableAdmin,
+)
 from participants import search
 from participants.models import (
     Account,
@@ -20,7 +24,7 @@ from participants.presenters import masked_identity
 
 
 @admin.register(Firm)
-class FirmAdmin(admin.ModelAdmin[Firm]):
+class FirmAdmin(OnlyDeletableDeleted, admin.ModelAdmin[Firm]):
     list_display = ("firm_id", "environment", "client_id", "webhook_url")
     fields = ("environment", "client_id", "firm_id", "display_name", "webhook_url")
     readonly_fields = ("webhook_url",)

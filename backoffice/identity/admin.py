@@ -10,13 +10,14 @@ from django.contrib.auth.models import User
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from backoffice.admin_tools import OnlyDeletableDeleted
 from backoffice.identity.roles import audit_role_change, roles_of, user_strip_roles
 
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class BackOfficeUserAdmin(UserAdmin):
+class BackOfficeUserAdmin(OnlyDeletableDeleted, UserAdmin):
     list_display = ("username", "email", "is_staff", "is_superuser", "is_active", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     show_full_result_count = False

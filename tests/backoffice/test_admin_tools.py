@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 
 from backoffice import admin_tools
 from backoffice.audit.models import AuditEvent
 from participants.models import Account, Participant
-from tests.factories import ParticipantFactory
+from tests.factories import FirmFactory, KycSubmissionFactory, ParticipantFactory
 
 
 def test_a_small_result_is_counted_exactly(db):
@@ -47,3 +48,21 @@ def test_admin_search_matches_identifiers_exactly(persona, db):
     assert found("firms/F/accounts/acme-42") == []  # case-sensitive, so an index can answer
     assert found("firms/F/accounts/Acme") == []
     assert Participant.objects.count() == 2
+
+
+def test_a_delete_that_can_only_fail_is_not_offered_and_refused(persona, db, make_user):
+    admin = persona("superuser")
+    firm = FirmFactory.create()
+    ParticipantFactory.create(firm=firm)
+    submitter = KycSubmissionFactory.create(participant__firm=firm).submitted_by
+    newcomer = make_user("newcomer", "support")
+
+    for path in (f"/admin/participants/firm/{firm.pk}/", f"/admin/auth/user/{submitter.pk}/"):
+        html = admin.get(f"{path}change/").content.decode()
+        assert f'href="{path}delete/"' not in html
+        assert admin.get(f"{path}delete/").status_code == 403
+    html = admin.get(f"/admin/auth/user/{newcomer.pk}/change/").content.decode()
+    assert f'href="/admin/auth/user/{newcomer.pk}/delete/"' in html
+    assert admin.post(f"/admin/auth/user/{newcomer.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not User.objects.filter(pk=newcomer.pk).exists()
+    assert Participant.objects.filter(firm=firm).count() == 2

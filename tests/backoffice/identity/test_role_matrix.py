@@ -231,7 +231,8 @@ def object_ids(world) -> dict[str, int | str]:
         "/admin/participants/account/": Account.objects.get().pk,
         "/admin/participants/kycnote/": KycNote.objects.get().pk,
         "/admin/participants/webhookdelivery/": WebhookDelivery.objects.get().pk,
-        "/admin/participants/firm/": world["firm"].pk,
+        # A firm with no participants: one with them cannot be deleted, so no one is offered that.
+        "/admin/participants/firm/": FirmFactory.create(environment="preprod").pk,
         "/admin/auth/user/": world["user"].pk,
         "/admin/auth/group/": Group.objects.get(name="support").pk,
         "/admin/funding/fundingrequest/": FundingRequest.objects.get().pk,
