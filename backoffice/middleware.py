@@ -67,7 +67,8 @@ class MethodNotAllowedPageMiddleware:
             request,
             "405.html",
             {"method": request.method, "allowed": [m.strip() for m in allowed.split(",") if m]},
-            status=405,
         )
-        page["Allow"] = allowed
-        return page
+        # The same response, filled in: Django has logged it already and knows it has.
+        response.content = page.content
+        response["Content-Type"] = page["Content-Type"]
+        return response

@@ -106,6 +106,13 @@ def test_a_get_on_an_action_is_a_page_in_the_shell_that_says_what_it_takes(perso
     assert "support-persona" in html
 
 
+def test_a_get_on_an_action_logs_one_line(persona, caplog):
+    with caplog.at_level(logging.INFO):
+        assert persona("support").get("/signout/").status_code == 405
+
+    assert [r.getMessage() for r in caplog.records] == ["Method Not Allowed (GET): /signout/"]
+
+
 def test_a_refused_page_logs_one_line_and_no_traceback(persona, caplog):
     treasury = persona("treasury")
 
