@@ -294,6 +294,10 @@ _RECONCILIATION_WORK = ["reconciliation.view_break", "reconciliation.work_break"
 # The trading mirror: orders with their executions, trades, positions and balances, read by
 # support, compliance and supervisors; support alone cancels an order for a participant.
 _TRADING_READ = ["trading.view_order"]
+# The exchange-health page and the record of exchange calls, for everyone who works an exchange
+# outcome (a failed KYC send, a cash movement not known to have arrived, an order not cancelled)
+# and must tell "is it us, or the exchange?"
+_EXCHANGE_HEALTH = ["gateway.view_gatewaycall"]
 BACKOFFICE_ROLES: dict[str, list[str]] = {
     "compliance": [
         "audit.view_auditevent",
@@ -304,12 +308,12 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "participants.adopt_exchange_state",
         "reconciliation.view_break",
         *_TRADING_READ,
+        *_EXCHANGE_HEALTH,
     ],
-    # The record of exchange calls and the exchange-health page, for those who field "is it us?"
     "support": [
         *_ONBOARDING_READ,
         *_ONBOARDING_WORK,
-        "gateway.view_gatewaycall",
+        *_EXCHANGE_HEALTH,
         *_TRADING_READ,
         "trading.cancel_order",
     ],
@@ -321,6 +325,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         "funding.approve_fundingrequest",
         "funding.add_pooltopup",
         *_RECONCILIATION_WORK,
+        *_EXCHANGE_HEALTH,
     ],
     "supervisor": [
         "audit.view_auditevent",
@@ -328,7 +333,7 @@ BACKOFFICE_ROLES: dict[str, list[str]] = {
         *_ONBOARDING_READ,
         "participants.change_kycsubmission",
         "participants.adopt_exchange_state",
-        "gateway.view_gatewaycall",
+        *_EXCHANGE_HEALTH,
         *_FUNDING_READ,
         "funding.approve_large_fundingrequest",
         *_RECONCILIATION_WORK,

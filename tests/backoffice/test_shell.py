@@ -38,6 +38,7 @@ def test_navigation_follows_the_roles(persona):
         "Participants",
         "Onboarding",
         "Audit",
+        "Exchange health",
         "Reconciliation",
         "Breaks",
         "Trading",
@@ -46,6 +47,7 @@ def test_navigation_follows_the_roles(persona):
     assert nav_labels(persona("treasury").get("/").content.decode()) == [
         "Home",
         "Participants",
+        "Exchange health",
         "Funding",
         "Reconciliation",
         "Breaks",
