@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Case, DecimalField, F, Q, Sum, When
 
@@ -104,13 +105,12 @@ class MovementsCheck:
             page = CheckPage(cursor=ids[-1], scopes=ids)
             for account in accounts:
                 key = account.account_id
-                if context.exchange_failure:
-                    page.not_checked[key] = context.exchange_failure
-                    continue
-                try:
-                    theirs = self._ledger(gateway, context, account, bool(ours[key]), since)
-                except GatewayError as exc:
-                    page.not_checked[key] = context.failed(exc)
+                theirs = context.read(
+                    page,
+                    [key],
+                    partial(self._ledger, gateway, context, account, bool(ours[key]), since),
+                )
+                if theirs is None:
                     continue
                 page.items += len(ours[key]) + len(theirs)
                 page.findings += pair(context, key, ours[key], theirs)
@@ -279,13 +279,8 @@ class CashCheck:
             page = CheckPage(cursor=ids[-1], scopes=ids)
             for account in accounts:
                 key = account.account_id
-                if context.exchange_failure:
-                    page.not_checked[key] = context.exchange_failure
-                    continue
-                try:
-                    theirs = self._theirs(gateway, context, account)
-                except GatewayError as exc:
-                    page.not_checked[key] = context.failed(exc)
+                theirs = context.read(page, [key], partial(self._theirs, gateway, context, account))
+                if theirs is None:
                     continue
                 movements_at, movements_later = moved.get(key, (ZERO, ZERO))
                 ours = Ours(
@@ -438,6 +433,7 @@ class PoolCheck:
             return  # firm-level figures: one page, and none for a run of some accounts only
         totals = PoolTotals.objects.filter(currency="USD").first() or PoolTotals(currency="USD")
         page = CheckPage(cursor="pool", scopes=[FIRM], items=1)
+        # Asked even after an account's read failed: the pool is read from another endpoint.
         try:
             balance = get_gateway().funding_account_balance(actor=None)
         except GatewayError as exc:

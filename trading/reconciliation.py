@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Protocol
 
 from backoffice.gateway.client import Gateway, get_gateway
-from backoffice.gateway.errors import GatewayError
 from backoffice.gateway.results import AccountStatement
 from backoffice.reconciliation.checks import CheckContext, CheckPage, Finding
 from backoffice.reconciliation.models import BreakType
@@ -55,17 +55,14 @@ class PositionsCheck:
                 key = account.account_id
                 if key in page.not_checked:
                     continue
-                if context.exchange_failure:
-                    page.not_checked[key] = context.exchange_failure
-                    continue
                 mine = ours.positions[key]
                 if totals_agree(context, mine, statements.get(key)):
                     page.items += len(mine)
                     continue
-                try:
-                    theirs = self._positions(gateway, context, account)
-                except GatewayError as exc:
-                    page.not_checked[key] = context.failed(exc)
+                theirs = context.read(
+                    page, [key], partial(self._positions, gateway, context, account)
+                )
+                if theirs is None:
                     continue
                 page.items += len(set(mine) | set(theirs))
                 page.findings += compare(context, key, mine, theirs)
@@ -74,15 +71,12 @@ class PositionsCheck:
     def _statements(
         self, gateway: Gateway, context: CheckContext, ids: list[str], page: CheckPage
     ) -> dict[str, AccountStatement]:
-        if context.exchange_failure:
-            return {}
-        try:
-            lines = gateway.statement(accounts=ids, as_of_time=context.window_end, actor=None)
-        except GatewayError as exc:
-            reason = context.failed(exc)
-            page.not_checked.update(dict.fromkeys(ids, reason))
-            return {}
-        return {line.account: line for line in lines}
+        lines = context.read(
+            page,
+            ids,
+            partial(gateway.statement, accounts=ids, as_of_time=context.window_end, actor=None),
+        )
+        return {line.account: line for line in lines or []}
 
     def _positions(
         self, gateway: Gateway, context: CheckContext, account: Account

@@ -15,11 +15,11 @@ figures it could not read: those go in `not_checked`, with the reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -28,6 +28,8 @@ from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
 from backoffice.reconciliation.models import BreakType
 
 FIRM = ""  # the scope of firm-level figures (the pool)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,17 @@ class CheckContext:
             raise RunMisconfigured(misconfiguration(error)) from error
         self.exchange_failure = f"the exchange failed ({error.outcome.value}): {error}"[:300]
         return self.exchange_failure
+
+    def read(self, page: CheckPage, scopes: Sequence[str], call: Callable[[], T]) -> T | None:
+        """`call()`'s answer; or None, with `scopes` noted as not checked, when it fails or the
+        exchange already failed this run (it is not asked again: no false breaks, no hammering)."""
+        if not self.exchange_failure:
+            try:
+                return call()
+            except GatewayError as exc:
+                self.failed(exc)
+        page.not_checked.update(dict.fromkeys(scopes, self.exchange_failure))
+        return None
 
 
 class Check(Protocol):
