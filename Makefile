@@ -93,13 +93,15 @@ bench-streams: $(VENV)/.installed
 	$(PY) -m bench.streams
 
 # The trading mirror on PostgreSQL (BENCH_DATABASE_URL, default trading_bench): Drop Copy ingest of
-# a million executions from a live sandbox, and the trading pages at a million executions;
-# writes bench/README.md.
-.PHONY: bench-trading-ingest bench-trading-pages
+# a million executions from a live sandbox, and the trading pages at a million executions (and at
+# ten million, in a database of its own); writes bench/README.md.
+.PHONY: bench-trading-ingest bench-trading-pages bench-trading-pages-10m
 bench-trading-ingest: $(VENV)/.installed
 	$(PY) -m bench.trading ingest
 bench-trading-pages: $(VENV)/.installed
 	$(PY) -m bench.trading pages
+bench-trading-pages-10m: $(VENV)/.installed
+	$(PY) -m bench.trading pages --executions 10000000
 
 # The bulk fill of 10,000 participants and 1,000,000 executions, timed and checked; writes bench/README.md.
 .PHONY: bench-fill

@@ -2,7 +2,7 @@
 postgres://postgres@127.0.0.1:5432/trading_bench).
 
     .venv/bin/python -m bench.trading ingest [--executions N]   # make bench-trading-ingest
-    .venv/bin/python -m bench.trading pages                      # make bench-trading-pages
+    .venv/bin/python -m bench.trading pages [--executions N]     # make bench-trading-pages
 
 `ingest`: fills a fresh sandbox store with N executions (default 1,000,000, bench.streams' fill),
 starts the sandbox in its own process, and runs `manage.py trading_stream --once --stream
@@ -10,10 +10,11 @@ executions` (its own process too) into an empty mirror whose cursor resumes from
 the whole replay goes through Drop Copy and the consumer's batch transactions. It samples the
 consumer's progress and resident memory every half second and reads its CPU time when it exits.
 
-`pages`: fills the mirror by SQL with 10,000 participants (one account each), 100,000 orders and
-1,000,000 executions, then times the blotter (its filters, a page deep in it), the participant
+`pages`: fills the mirror by SQL with 10,000 participants (one account each), N executions
+(default 1,000,000) and a tenth as many orders, then times the blotter (its filters, a page deep in it), the participant
 page, the order page and the trading changelists through Django's test client: query count,
-median and p95 over ROUNDS requests. Both write between their markers in bench/README.md.
+median and p95 over ROUNDS requests. Each size has its own database, filled once and kept between
+runs, and its own results in bench/README.md (`make bench-trading-pages-10m`: 10,000,000).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from bench.streams import fill, machine, start_sandbox  # noqa: E402
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trading_bench"
 )
-PAGES_DATABASE_URL = DATABASE_URL + "_pages"  # filled once, kept between runs
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 README = ROOT / "bench" / "README.md"
 
@@ -198,19 +198,26 @@ def write_ingest(
 
 
 PARTICIPANTS = 10_000
-ORDERS = 100_000
 EXECUTIONS = 1_000_000
 SYMBOLS = 20
 
 
-def fill_mirror() -> None:
-    """10,000 participants with an account each, 100,000 orders, 1,000,000 executions (ten per
-    order), over 20 symbols and the last five days, written by SQL in seconds."""
+def pages_database(executions: int) -> str:
+    """The pages' database for this many executions, filled once and kept between runs."""
+    return DATABASE_URL + ("_pages" if executions == EXECUTIONS else f"_pages_{executions}")
+
+
+def fill_mirror(executions: int) -> None:
+    """10,000 participants with an account each, `executions` executions and one order for ten
+    of them, over 20 symbols and the last five days, written by SQL (a million in seconds)."""
     from django.db import connection
 
     from tests.factories import FirmFactory
 
     firm = FirmFactory.create()
+    orders = executions // 10
+    # The orders' insert times spread over the same five days whatever their number.
+    spacing = 432_000 / orders
     with connection.cursor() as c:
         c.execute(
             "INSERT INTO participants_participant (firm_id, external_id, participant_id, status, "
@@ -232,9 +239,9 @@ def fill_mirror() -> None:
             "CASE WHEN n %% 2 = 0 THEN 'BUY' ELSE 'SELL' END, 'LIMIT', 'GOOD_TILL_CANCEL', "
             "CASE WHEN n %% 10 = 0 THEN 'NEW' ELSE 'FILLED' END, 0.45, 0.45, 100, "
             "CASE WHEN n %% 10 = 0 THEN 0 ELSE 100 END, CASE WHEN n %% 10 = 0 THEN 100 ELSE 0 END, "
-            "0.17, now() - (n || ' seconds')::interval * 4.32, "
-            "now() - (n || ' seconds')::interval * 4.32, 3, now() FROM generate_series(1, %s) n",
-            [PARTICIPANTS, SYMBOLS, ORDERS],
+            "0.17, now() - (n || ' seconds')::interval * %s, "
+            "now() - (n || ' seconds')::interval * %s, 3, now() FROM generate_series(1, %s) n",
+            [PARTICIPANTS, SYMBOLS, spacing, spacing, orders],
         )
         c.execute(
             "INSERT INTO trading_execution (exchange_id, order_exchange_id, account, symbol, side, "
@@ -246,7 +253,7 @@ def fill_mirror() -> None:
             "interval '1 second', (o.insert_time)::date, false, 'stream' "
             "FROM generate_series(1, %s) e JOIN trading_order o "
             "ON o.exchange_id = 'O' || lpad((1 + (e - 1) / 10)::text, 11, '0')",
-            [EXECUTIONS],
+            [executions],
         )
         c.execute("ANALYZE")
     from django.core.management import call_command
@@ -254,9 +261,10 @@ def fill_mirror() -> None:
     call_command("createsuperuser", "--noinput", username="bench-admin", email="a@example.com")
 
 
-def pages() -> None:
-    fresh_database(PAGES_DATABASE_URL, keep=True)
-    setup_django(PAGES_DATABASE_URL)
+def pages(executions: int) -> None:
+    url = pages_database(executions)
+    fresh_database(url, keep=True)
+    setup_django(url)
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -265,7 +273,7 @@ def pages() -> None:
     from trading.models import Order
 
     if not Order.objects.exists():
-        fill_mirror()
+        fill_mirror(executions)
     support, admin = Client(), Client()
     support.force_login(
         User.objects.filter(username="bench-support").first()
@@ -307,7 +315,7 @@ def pages() -> None:
         [
             (
                 f"Run {when} on {machine()}; PostgreSQL 15 on loopback; {PARTICIPANTS:,} "
-                f"participants, {ORDERS:,} orders, {EXECUTIONS:,} executions; {ROUNDS} timed "
+                f"participants, {executions // 10:,} orders, {executions:,} executions; {ROUNDS} timed "
                 f"requests a page, through Django's test client; other work shared the 2 cores "
                 f"(load average {load:.1f} as the run began)."
             ),
@@ -317,18 +325,19 @@ def pages() -> None:
             *rows,
         ]
     )
-    write_results(README, "trading-pages", table)
+    name = "trading-pages" if executions == EXECUTIONS else f"trading-pages-{executions}"
+    write_results(README, name, table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["ingest", "pages"])
-    parser.add_argument("--executions", type=int, default=1_000_000)
+    parser.add_argument("--executions", type=int, default=EXECUTIONS)
     args = parser.parse_args()
     if args.what == "ingest":
         ingest(args.executions)
     else:
-        pages()
+        pages(args.executions)
 
 
 if __name__ == "__main__":
