@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from backoffice.gateway import results as r
 from backoffice.gateway.streams import PositionChange
-from trading.bulk import db_time, encode, execute, rows_from_json, where_true
+from trading.bulk import db_time, execute, staged, where_true
 
 FILL_TYPES = ("PARTIAL_FILL", "FILL")
 _RANKS = {
@@ -137,12 +137,14 @@ def upsert_orders(rows: Iterable[dict[str, Any]]) -> None:
     names = [name for name, _ in ORDER_COLUMNS]
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
     newer = _newer("excluded", "trading_order")
+    now = db_time(timezone.now())
+    x = staged("order", ORDER_COLUMNS, newest)
     execute(
-        f"INSERT INTO trading_order ({', '.join(names)}, updated_at) "  # noqa: S608 - fixed names
-        f"SELECT {', '.join('x.' + n for n in names)}, %s FROM {rows_from_json(ORDER_COLUMNS)}"
+        f"{x.prefix}INSERT INTO trading_order ({', '.join(names)}, updated_at) "  # noqa: S608
+        f"SELECT {', '.join('x.' + n for n in names)}, %s FROM {x.source}"
         f"{where_true()} ON CONFLICT (exchange_id) DO UPDATE SET {updates}, "
         f"updated_at = excluded.updated_at WHERE {newer}",
-        [db_time(timezone.now()), encode(newest)],
+        [now, *x.params],
     )
 
 
@@ -163,11 +165,12 @@ def update_order_progress(rows: Iterable[dict[str, Any]]) -> None:
     if not newest:
         return
     sets = ", ".join(f"{n} = x.{n}" for n, _ in _PROGRESS_COLUMNS[1:])
+    now = db_time(timezone.now())
+    x = staged("order_progress", _PROGRESS_COLUMNS, newest)
     execute(
-        f"UPDATE trading_order AS o SET {sets}, updated_at = %s "  # noqa: S608 - fixed names
-        f"FROM {rows_from_json(_PROGRESS_COLUMNS)} "
-        f"WHERE o.exchange_id = x.exchange_id AND {_newer('x', 'o')}",
-        [db_time(timezone.now()), encode(newest)],
+        f"{x.prefix}UPDATE trading_order AS o SET {sets}, updated_at = %s "  # noqa: S608
+        f"FROM {x.source} WHERE o.exchange_id = x.exchange_id AND {_newer('x', 'o')}",
+        [now, *x.params],
     )
 
 
@@ -261,14 +264,14 @@ def insert_executions(rows: Sequence[dict[str, Any]], *, source: str) -> int:
     if not rows:
         return 0
     names = [name for name, _ in EXECUTION_COLUMNS]
+    x = staged("execution", EXECUTION_COLUMNS, rows)
     inserted = execute(
-        f"INSERT INTO trading_execution ({', '.join(names)}, busted, source) "  # noqa: S608
+        f"{x.prefix}INSERT INTO trading_execution ({', '.join(names)}, busted, source) "  # noqa: S608
         f"SELECT {', '.join('x.' + n for n in names)}, EXISTS (SELECT 1 FROM trading_trade t "
         "WHERE t.exchange_id = x.trade_id AND t.state = 'BUSTED'), %s "
-        f"FROM {rows_from_json(EXECUTION_COLUMNS)}{where_true()} "
-        "ON CONFLICT (exchange_id) DO NOTHING "
+        f"FROM {x.source}{where_true()} ON CONFLICT (exchange_id) DO NOTHING "
         "RETURNING trade_date, exec_type, last_shares, last_px, busted",
-        [source, encode(rows)],
+        [source, *x.params],
     )
     _count_days(inserted, sign=1)
     return len(inserted)
@@ -392,12 +395,13 @@ def apply_trades(trades: Sequence[r.Trade]) -> Applied:
         row["busted_at"] = now if row["state"] == "BUSTED" else None
     names = [name for name, _ in TRADE_COLUMNS]
     columns = (*TRADE_COLUMNS, ("busted_at", "timestamptz"))
+    x = staged("trade", columns, rows.values())
     execute(
-        f"INSERT INTO trading_trade ({', '.join(names)}, busted_at) "  # noqa: S608
-        f"SELECT {', '.join('x.' + n for n, _ in columns)} FROM {rows_from_json(columns)}"
+        f"{x.prefix}INSERT INTO trading_trade ({', '.join(names)}, busted_at) "  # noqa: S608
+        f"SELECT {', '.join('x.' + n for n, _ in columns)} FROM {x.source}"
         f"{where_true()} ON CONFLICT (exchange_id) DO UPDATE SET state = excluded.state, "
         "busted_at = excluded.busted_at WHERE trading_trade.state <> 'BUSTED'",
-        [encode(rows.values())],
+        x.params,
     )
     busted = [
         i for i, row in rows.items() if row["state"] == "BUSTED" and before.get(i) != "BUSTED"
@@ -458,12 +462,13 @@ def apply_positions(changes: Sequence[PositionChange]) -> Applied:
     if rows:
         names = [name for name, _ in POSITION_COLUMNS]
         updates = ", ".join(f"{n} = excluded.{n}" for n in names[2:])
+        x = staged("position", POSITION_COLUMNS, rows.values())
         execute(
-            f"INSERT INTO trading_position ({', '.join(names)}) "  # noqa: S608 - fixed names
-            f"SELECT {', '.join('x.' + n for n in names)} FROM {rows_from_json(POSITION_COLUMNS)}"
+            f"{x.prefix}INSERT INTO trading_position ({', '.join(names)}) "  # noqa: S608
+            f"SELECT {', '.join('x.' + n for n in names)} FROM {x.source}"
             f"{where_true()} ON CONFLICT (account, symbol) DO UPDATE SET {updates} "
             "WHERE excluded.change_time >= trading_position.change_time",
-            [encode(rows.values())],
+            x.params,
         )
     return Applied(len(rows), _latest(row["change_time"] for row in rows.values()))
 
@@ -514,13 +519,14 @@ def apply_instruments(instruments: Sequence[r.Instrument]) -> Applied:
     if rows:
         names = [name for name, _ in INSTRUMENT_COLUMNS]
         updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+        x = staged("instrument", INSTRUMENT_COLUMNS, rows.values())
         execute(
-            f"INSERT INTO trading_instrument ({', '.join(names)}) "  # noqa: S608 - fixed names
+            f"{x.prefix}INSERT INTO trading_instrument ({', '.join(names)}) "  # noqa: S608
             f"SELECT {', '.join('x.' + n for n in names)} "
-            f"FROM {rows_from_json(INSTRUMENT_COLUMNS)}{where_true()} "
+            f"FROM {x.source}{where_true()} "
             f"ON CONFLICT (symbol) DO UPDATE SET {updates} WHERE "
             "excluded.exchange_updated_at IS NULL OR trading_instrument.exchange_updated_at IS NULL "
             "OR excluded.exchange_updated_at >= trading_instrument.exchange_updated_at",
-            [encode(rows.values())],
+            x.params,
         )
     return Applied(len(rows), _latest(i.update_time for i in instruments))

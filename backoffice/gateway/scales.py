@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from backoffice.gateway.errors import MalformedResponse
 
@@ -30,19 +31,29 @@ class Scales:
     def of(cls, price_scale: int, qty_scale: int | None, where: str) -> Scales:
         if price_scale <= 0:
             raise MalformedResponse(f"{where}: price scale {price_scale} is not positive")
-        return cls(
-            price_scale=price_scale, qty_scale=qty_scale if qty_scale and qty_scale > 0 else 1
-        )
+        return _scales(price_scale, qty_scale if qty_scale and qty_scale > 0 else 1)
 
     def price(self, raw: int) -> Decimal:
-        return Decimal(raw) / Decimal(self.price_scale)
+        return _quotient(raw, self.price_scale)
 
     def quantity(self, raw: int) -> Decimal:
-        return Decimal(raw) / Decimal(self.qty_scale)
+        return _quotient(raw, self.qty_scale)
 
     def notional(self, raw: int) -> Decimal:
         """Notional units (commissions, position cost and realized P&L) in dollars."""
-        return Decimal(raw) / Decimal(self.price_scale * self.qty_scale)
+        return _quotient(raw, self.price_scale * self.qty_scale)
+
+
+# A stream carries every order's scales with each of its executions, and the same few prices and
+# quantities again and again: one instance per pair of scales, and each quotient computed once
+# (a cache hit costs a fifth of the division; bounded, so a long replay's memory stays flat).
+# Decimals are immutable, so one instance serves every caller.
+_scales = lru_cache(maxsize=256)(Scales)
+
+
+@lru_cache(maxsize=16384)
+def _quotient(raw: int, divisor: int) -> Decimal:
+    return Decimal(raw) / Decimal(divisor)
 
 
 ScaleLookup = Callable[[str], Scales]
