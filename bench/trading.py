@@ -8,7 +8,8 @@ postgres://postgres@127.0.0.1:5432/trading_bench).
 starts the sandbox in its own process, and runs `manage.py trading_stream --once --stream
 executions` (its own process too) into an empty mirror whose cursor resumes from long ago, so
 the whole replay goes through Drop Copy and the consumer's batch transactions. It samples the
-consumer's progress and resident memory every half second and reads its CPU time when it exits.
+consumer's progress and resident memory every half second, reads its CPU time when it exits, and
+the sandbox's when the replay is over.
 
 `pages`: fills the mirror by SQL with 10,000 participants (one account each), N executions
 (default 1,000,000) and a tenth as many orders, then times the blotter (its filters, a page deep in it), the participant
@@ -137,13 +138,22 @@ def ingest(executions: int) -> None:
                 time.sleep(0.5)
             wall = time.perf_counter() - started
             consumer.returncode = os.waitstatus_to_exitcode(status)
+            serving = cpu_seconds(sandbox.pid)  # start-up and fill reads included, a few seconds
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=10)
     final = StreamCursor.objects.get(stream="executions").events_applied
     assert consumer.returncode == 0, consumer.returncode
     cpu = usage.ru_utime + usage.ru_stime
-    write_ingest(executions, final, samples, wall, cpu, usage.ru_maxrss // 1024, fill_seconds, load)
+    write_ingest(
+        executions, final, samples, wall, cpu, serving, usage.ru_maxrss // 1024, fill_seconds, load
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """A running process's CPU time so far (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _at(samples: list[tuple[float, int, int]], share: float, total: int) -> tuple[float, int]:
@@ -159,6 +169,7 @@ def write_ingest(
     samples: list[tuple[float, int, int]],
     wall: float,
     cpu: float,
+    serving: float,
     peak: int,
     fill_seconds: float,
     load: float,
@@ -178,12 +189,14 @@ def write_ingest(
             "",
             (
                 "| Replay into the mirror | Executions applied | Replay s | Executions/s | "
-                "Consumer CPU s | Consumer RSS at 10% / 50% / 90% (MiB) | Peak RSS (MiB) |"
+                "Consumer CPU s | Sandbox CPU s | Consumer RSS at 10% / 50% / 90% (MiB) | "
+                "Peak RSS (MiB) |"
             ),
-            "| - | -: | -: | -: | -: | -: | -: |",
+            "| - | -: | -: | -: | -: | -: | -: | -: |",
             (
                 f"| `trading_stream --once --stream executions`, batches of 500 | {applied:,} | "
-                f"{replay:.1f} | {applied / replay:,.0f} | {cpu:.1f} | {memory} | {peak} |"
+                f"{replay:.1f} | {applied / replay:,.0f} | {cpu:.1f} | {serving:.1f} | {memory} | "
+                f"{peak} |"
             ),
             "",
             (
