@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -30,7 +31,7 @@ from backoffice.reconciliation.services import LinkedMovement
 from funding.models import Direction, FundingRequest, FundingStatus, PoolTotals
 from participants.models import Account
 from participants.selectors import account_pages
-from trading.replay import replay
+from trading.replay import at_cutoff
 
 LEDGER_TYPES = {Direction.DEPOSIT: "DEPOSIT", Direction.WITHDRAWAL: "WITHDRAWAL"}
 ZERO = Decimal(0)
@@ -58,15 +59,15 @@ class Theirs:
 def exchange_balance(context: CheckContext, gateway: Gateway, account: Account) -> AccountBalance:
     """The account's USD balance now, read once a run whichever check asks first (balances
     "must not be polled", API.md 5.4)."""
-    key = ("balance", account.account_id)
-    if key not in context.reads:
-        context.reads[key] = gateway.balance(
+    return context.once(
+        ("balance", account.account_id),
+        partial(
+            gateway.balance,
             participant_id=account.participant.participant_id,
             account=account.account_id,
             actor=None,
-        )
-    balance: AccountBalance = context.reads[key]
-    return balance
+        ),
+    )
 
 
 def _ours_evidence(request: FundingRequest) -> dict[str, str]:
@@ -89,32 +90,55 @@ class MovementsCheck:
 
     def pages(self, context: CheckContext, *, after: str) -> Iterator[CheckPage]:
         gateway = get_gateway()
-        grace = context.timing_grace
         since = context.last_clean_end or context.window_start
-        for accounts in account_pages(context, after):
-            context.beat()
-            ids = [a.account_id for a in accounts]
+        read = partial(self._read, context, since)
+        with closing(context.prefetch(gateway, self._ours(context, after), read)) as pages:
+            for (accounts, page, ours), theirs in pages:
+                context.beat()
+                for account in accounts:
+                    key = account.account_id
+                    if key not in theirs:
+                        continue
+                    page.items += len(ours[key]) + len(theirs[key])
+                    page.findings += pair(context, key, ours[key], theirs[key])
+                yield page
+
+    def _ours(
+        self, context: CheckContext, after: str
+    ) -> Iterator[tuple[list[Account], CheckPage, dict[str, list[FundingRequest]]]]:
+        """Each page of accounts with our confirmed movements around the business date."""
+        grace = context.timing_grace
+        for accounts, page in account_pages(context, after):
             ours: dict[str, list[FundingRequest]] = defaultdict(list)
             for request in FundingRequest.objects.filter(
-                account__account_id__in=ids,
+                account__account_id__in=list(page.scopes),
                 status=FundingStatus.CONFIRMED,
                 settled_at__gt=context.window_start - grace,
                 settled_at__lte=context.window_end + grace,
             ).select_related("account"):
                 ours[request.account.account_id].append(request)
-            page = CheckPage(cursor=ids[-1], scopes=ids)
-            for account in accounts:
-                key = account.account_id
-                theirs = context.read(
-                    page,
-                    [key],
-                    partial(self._ledger, gateway, context, account, bool(ours[key]), since),
-                )
-                if theirs is None:
-                    continue
-                page.items += len(ours[key]) + len(theirs)
-                page.findings += pair(context, key, ours[key], theirs)
-            yield page
+            yield accounts, page, ours
+
+    def _read(
+        self,
+        context: CheckContext,
+        since: dt.datetime,
+        item: tuple[list[Account], CheckPage, dict[str, list[FundingRequest]]],
+        gateway: Gateway,
+    ) -> dict[str, list[Theirs]]:
+        """The ledger entries of each account of the page that could be read."""
+        accounts, page, ours = item
+        found: dict[str, list[Theirs]] = {}
+        for account in accounts:
+            key = account.account_id
+            theirs = context.read(
+                page,
+                [key],
+                partial(self._ledger, gateway, context, account, bool(ours[key]), since),
+            )
+            if theirs is not None:
+                found[key] = theirs
+        return found
 
     def _ledger(
         self,
@@ -270,27 +294,43 @@ class CashCheck:
     def pages(self, context: CheckContext, *, after: str) -> Iterator[CheckPage]:
         gateway = get_gateway()
         cutoff, later = context.window_end, context.window_end + context.timing_grace
-        for accounts in account_pages(context, after):
-            context.beat()
-            ids = [a.account_id for a in accounts]
-            moved = _movements(ids, cutoff, later)
-            traded_at, traded_later = replay(ids, [cutoff, later])
-            carried = _carried(self.name, ids, context.business_date)
-            page = CheckPage(cursor=ids[-1], scopes=ids)
-            for account in accounts:
-                key = account.account_id
-                theirs = context.read(page, [key], partial(self._theirs, gateway, context, account))
-                if theirs is None:
-                    continue
-                movements_at, movements_later = moved.get(key, (ZERO, ZERO))
-                ours = Ours(
-                    movements=movements_at,
-                    trading=traded_at.cash[key],
-                    after_grace=movements_later + traded_later.cash[key],
-                )
-                page.items += 1
-                page.findings += compare_cash(context, key, ours, theirs, carried.get(key, []))
-            yield page
+        read = partial(self._read, context)
+        with closing(context.prefetch(gateway, account_pages(context, after), read)) as pages:
+            for (accounts, page), theirs in pages:
+                context.beat()
+                ids = list(page.scopes)
+                moved = _movements(ids, cutoff, later)
+                traded_at, traded_later = at_cutoff(context, ids)
+                carried = _carried(self.name, ids, context.business_date)
+                for account in accounts:
+                    key = account.account_id
+                    if key not in theirs:
+                        continue
+                    movements_at, movements_later = moved.get(key, (ZERO, ZERO))
+                    ours = Ours(
+                        movements=movements_at,
+                        trading=traded_at.cash[key],
+                        after_grace=movements_later + traded_later.cash[key],
+                    )
+                    page.items += 1
+                    page.findings += compare_cash(
+                        context, key, ours, theirs[key], carried.get(key, [])
+                    )
+                yield page
+
+    def _read(
+        self, context: CheckContext, item: tuple[list[Account], CheckPage], gateway: Gateway
+    ) -> dict[str, ExchangeCash]:
+        """The exchange's cash of each account of the page that could be read."""
+        accounts, page = item
+        found: dict[str, ExchangeCash] = {}
+        for account in accounts:
+            theirs = context.read(
+                page, [account.account_id], partial(self._theirs, gateway, context, account)
+            )
+            if theirs is not None:
+                found[account.account_id] = theirs
+        return found
 
     def _theirs(self, gateway: Gateway, context: CheckContext, account: Account) -> ExchangeCash:
         cutoff, later = context.window_end, context.window_end + context.timing_grace

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from backoffice.identity.permissions import has_permission
-from backoffice.reconciliation.checks import CheckContext
+from backoffice.reconciliation.checks import CheckContext, CheckPage
 from participants.models import OPEN_STATUSES, Account, Firm, KycSubmission, Participant
 from participants.states import OPEN_AT_EXCHANGE
 from participants.story import waiting_on_exchange
@@ -183,8 +183,9 @@ def participants_list(*, status: str = "", with_kyc: bool) -> QuerySet[Participa
     return with_latest_submission(participants) if with_kyc else participants
 
 
-def account_pages(context: CheckContext, after: str) -> Iterator[list[Account]]:
-    """The participants' accounts in id order, a page at a time, from after `after`."""
+def account_pages(context: CheckContext, after: str) -> Iterator[tuple[list[Account], CheckPage]]:
+    """The participants' accounts in id order, a page at a time, from after `after`, each with
+    the CheckPage a check fills for them."""
     accounts: QuerySet[Account] = Account.objects.select_related("participant").order_by(
         "account_id"
     )
@@ -195,8 +196,8 @@ def account_pages(context: CheckContext, after: str) -> Iterator[list[Account]]:
         page = list(accounts.filter(account_id__gt=last)[: context.page_size])
         if not page:
             return
-        yield page
         last = page[-1].account_id
+        yield page, CheckPage(cursor=last, scopes=[a.account_id for a in page])
 
 
 def duplicates_of(submissions: list[KycSubmission]) -> list[KycSubmission]:

@@ -13,6 +13,7 @@ the cent in both cost and realized P&L, with the same count of open positions) i
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from decimal import Decimal
 from functools import partial
 from typing import Protocol
@@ -23,7 +24,7 @@ from backoffice.reconciliation.checks import CheckContext, CheckPage, Finding
 from backoffice.reconciliation.models import BreakType
 from participants.models import Account
 from participants.selectors import account_pages
-from trading.replay import Figures, replay
+from trading.replay import Figures, at_cutoff
 
 ZERO = Decimal(0)
 
@@ -45,32 +46,34 @@ class PositionsCheck:
 
     def pages(self, context: CheckContext, *, after: str) -> Iterator[CheckPage]:
         gateway = get_gateway()
-        for accounts in account_pages(context, after):
-            context.beat()
-            ids = [a.account_id for a in accounts]
-            (ours,) = replay(ids, [context.window_end])
-            page = CheckPage(cursor=ids[-1], scopes=ids)
-            statements = self._statements(gateway, context, ids, page)
-            for account in accounts:
-                key = account.account_id
-                if key in page.not_checked:
-                    continue
-                mine = ours.positions[key]
-                if totals_agree(context, mine, statements.get(key)):
-                    page.items += len(mine)
-                    continue
-                theirs = context.read(
-                    page, [key], partial(self._positions, gateway, context, account)
-                )
-                if theirs is None:
-                    continue
-                page.items += len(set(mine) | set(theirs))
-                page.findings += compare(context, key, mine, theirs)
-            yield page
+        read = partial(self._statements, context)
+        with closing(context.prefetch(gateway, account_pages(context, after), read)) as pages:
+            for (accounts, page), statements in pages:
+                context.beat()
+                ours, _ = at_cutoff(context, page.scopes)
+                for account in accounts:
+                    key = account.account_id
+                    if key in page.not_checked:
+                        continue
+                    mine = ours.positions[key]
+                    if totals_agree(context, mine, statements.get(key)):
+                        page.items += len(mine)
+                        continue
+                    theirs = context.read(
+                        page, [key], partial(self._positions, gateway, context, account)
+                    )
+                    if theirs is None:
+                        continue
+                    page.items += len(set(mine) | set(theirs))
+                    page.findings += compare(context, key, mine, theirs)
+                yield page
 
     def _statements(
-        self, gateway: Gateway, context: CheckContext, ids: list[str], page: CheckPage
+        self, context: CheckContext, item: tuple[list[Account], CheckPage], gateway: Gateway
     ) -> dict[str, AccountStatement]:
+        """The page's lines of the valuations statement at the cut-off, by account."""
+        _, page = item
+        ids = list(page.scopes)
         lines = context.read(
             page,
             ids,

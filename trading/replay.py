@@ -15,7 +15,8 @@ rules, in the instruments' integer units so that every rounding is the exchange'
 * settlement (``Instrument.settled_at``) pays a long ``net x price`` and a short
   ``|net| x (1 - price)``, closes the position and realizes the rest against its basis.
 
-Every replay reads three tables in one query each, whatever the number of accounts.
+Every replay reads three tables in one query each, whatever the number of accounts. The nightly
+run's checks that need the replay (cash and positions) share one a page of accounts: `at_cutoff`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from backoffice.reconciliation.checks import CheckContext
 from trading.mirror import FILL_TYPES
 from trading.models import Execution, Instrument, Side, Trade
 
@@ -202,6 +204,16 @@ def replay(accounts: Collection[str], moments: Sequence[dt.datetime]) -> list[Re
     for _ in pending:
         result.append(_snapshot(books, cash, scales, accounts))
     return result
+
+
+def at_cutoff(context: CheckContext, accounts: Sequence[str]) -> tuple[Replayed, Replayed]:
+    """The accounts' positions and trading cash at the date's cut-off and at the end of the grace
+    after it, replayed once for the page of accounts whichever check asks first."""
+    cutoff = context.window_end
+    at, later = context.for_page(
+        "replay", accounts, lambda: replay(accounts, [cutoff, cutoff + context.timing_grace])
+    )
+    return at, later
 
 
 def _snapshot(

@@ -10,26 +10,38 @@ the same page by an uninterrupted run, and a resumed run starts after the last p
 
 A check never writes anything itself, and never concludes anything about an account whose
 figures it could not read: those go in `not_checked`, with the reason.
+
+A check reads the exchange for its next page while it works on this one (`CheckContext.prefetch`),
+so that a run waits on the exchange and on the database at once rather than in turn, and the run
+takes one page of each check in turn, so that what checks share for a page of accounts (the
+positions replayed from the executions) is made once (`CheckContext.for_page`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
+from django.db import connections
 from django.utils.module_loading import import_string
 
+from backoffice.gateway.client import Gateway, assert_outside_transaction
 from backoffice.gateway.errors import GatewayError, Outcome, misconfiguration
+from backoffice.gateway.recording import HeldRecorder
 from backoffice.reconciliation.models import BreakType
 
 FIRM = ""  # the scope of firm-level figures (the pool)
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -83,9 +95,12 @@ class CheckContext:
     last_clean_end: dt.datetime | None = None
     heartbeat: Any = None  # callable: tells the run this process is alive
     # Exchange reads a check made that a later check of the same run may reuse rather than ask
-    # again (an account's balance: read once a night, as the exchange asks), by (kind, id).
-    reads: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # again (an account's balance: read once a night, as the exchange asks), by (kind, id): the
+    # answer's future, since the asker may be another check's reading thread.
+    reads: dict[tuple[str, str], Future[Any]] = field(default_factory=dict)
     exchange_failure: str = ""  # set once the exchange has failed: later pages skip it
+    # What checks share for the page of accounts they work on, by kind: (the page's scopes, it).
+    page_results: dict[str, tuple[tuple[str, ...], Any]] = field(default_factory=dict)
 
     def wants(self, account: str) -> bool:
         return not self.accounts or account in self.accounts
@@ -115,6 +130,76 @@ class CheckContext:
                 self.failed(exc)
         page.not_checked.update(dict.fromkeys(scopes, self.exchange_failure))
         return None
+
+    def once(self, key: tuple[str, str], call: Callable[[], T]) -> T:
+        """`call()`'s answer, asked of the exchange once a run whichever check asks first: a later
+        asker, in any thread, gets the same answer or the same error (waiting for it if it is on
+        its way)."""
+        future: Future[Any] = Future()
+        found = self.reads.setdefault(key, future)
+        if found is future:
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+        answer: T = found.result()
+        return answer
+
+    def for_page(self, kind: str, scopes: Sequence[str], compute: Callable[[], T]) -> T:
+        """`compute()` for the page of `scopes`, made once whichever check asks first (the run
+        gives checks the same page in turn); only the latest page's is kept."""
+        key = tuple(scopes)
+        found = self.page_results.get(kind)
+        if found is not None and found[0] == key:
+            shared: T = found[1]
+            return shared
+        result = compute()
+        self.page_results[kind] = (key, result)
+        return result
+
+    def prefetch(
+        self, gateway: Gateway, items: Iterable[Item], read: Callable[[Item, Gateway], T]
+    ) -> Generator[tuple[Item, T]]:
+        """Each of `items` with what `read(item, gateway)` read of the exchange for it, in order.
+        The next item's read runs in a background thread while the caller works on this one.
+
+        `items` are made here, in the caller's thread (their database reads stay on its
+        connection); the thread records its calls through a HeldRecorder that this thread writes
+        once the read is done, and closes the database connection it may open (the shared rate
+        limiter's). The gateway is never called inside a transaction: that is checked here, as
+        the thread's own connection cannot tell. A read's error is raised here, in order."""
+        pending: deque[tuple[Item, HeldRecorder, Future[T]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-read")
+        try:
+            for item in items:
+                assert_outside_transaction()
+                held = HeldRecorder(gateway.recorder)
+                # The thread keeps the run's context (its origin and request id go on each call).
+                job = contextvars.copy_context()
+                reading = gateway.using(recorder=held)
+                pending.append((item, held, pool.submit(job.run, _apart, read, item, reading)))
+                if len(pending) > 1:
+                    yield _collected(*pending.popleft())
+            while pending:
+                yield _collected(*pending.popleft())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for _, held, _ in pending:
+                held.flush()  # calls a read made before the run stopped are recorded too
+
+
+def _apart(read: Callable[[Item, Gateway], T], item: Item, gateway: Gateway) -> T:
+    try:
+        return read(item, gateway)
+    finally:
+        connections.close_all()  # this thread's own connections only
+
+
+def _collected(item: Item, held: HeldRecorder, future: Future[T]) -> tuple[Item, T]:
+    try:
+        return item, future.result()
+    finally:
+        held.flush()
 
 
 class Check(Protocol):

@@ -1,8 +1,9 @@
 """A reconciliation run: one at a time, in pages, each page written with its checkpoint.
 
 `run_begin` claims the one running slot (the database allows a single running run) or resumes a
-run whose process died; `run_execute` asks each check for its pages and writes every page in one
-transaction: the breaks it found (one open break per difference, updated rather than repeated),
+run whose process died; `run_execute` asks the checks for their pages, one page of each in turn
+(so that checks of the same page of accounts can share what they need for it), and writes every
+page in one transaction: the breaks it found (one open break per difference, updated rather than repeated),
 the breaks of the accounts it checked that it no longer finds (closed, with that reason), the
 timing differences, the counts and the cursor to resume after. The number of queries per page
 is fixed, whatever the number of accounts or breaks on it.
@@ -15,7 +16,8 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,16 +240,20 @@ def run_execute(
     context = context_for(run)
     started = time.monotonic()
     by_name = {check.name: check for check in checks}
+    todo = [
+        (by_name[name], run.checkpoint[name]["cursor"])
+        for name in run.checks
+        if not run.checkpoint[name]["done"]
+    ]
     try:
-        for name in run.checks:
-            if run.checkpoint[name]["done"]:
-                continue
-            check = by_name[name]
-            for page in check.pages(context, after=run.checkpoint[name]["cursor"]):
+        with closing(_in_turn(context, todo)) as pages:
+            for name, page in pages:
+                if page is None:
+                    _mark_done(run, name)
+                    continue
                 _apply_page(run, name, page)
                 if progress is not None:
                     progress(run, name, page)
-            _mark_done(run, name)
     except RunMisconfigured as exc:
         return _finish(
             run, started, actor, error=f"the exchange connection is misconfigured: {exc}"
@@ -258,6 +264,27 @@ def run_execute(
         _finish(run, started, actor, error=f"{exc.__class__.__name__}: {exc}")
         raise
     return _finish(run, started, actor)
+
+
+def _in_turn(
+    context: CheckContext, checks: Sequence[tuple[Check, str]]
+) -> Generator[tuple[str, CheckPage | None]]:
+    """The checks' pages from their cursors, one page of each check in turn, then (name, None)
+    once a check has no more. Checks that go through the accounts page by page thus work on the
+    same page together (from the same cursor: a resumed run may have them a page apart)."""
+    running = [(check.name, check.pages(context, after=cursor)) for check, cursor in checks]
+    try:
+        while running:
+            for entry in list(running):
+                name, pages = entry
+                page = next(pages, None)
+                if page is None:
+                    running.remove(entry)
+                yield name, page
+    finally:
+        for _, pages in running:
+            if isinstance(pages, Generator):
+                pages.close()  # its reading thread stops with it
 
 
 def _apply_page(run: ReconciliationRun, name: str, page: CheckPage) -> None:
@@ -573,10 +600,11 @@ def run_dry(
     )
     found: list[tuple[str, Finding]] = []
     not_checked: dict[str, str] = {}
-    for check in checks:
-        for page in check.pages(context, after=""):
-            found.extend((check.name, f) for f in page.findings)
-            not_checked.update(page.not_checked)
+    with closing(_in_turn(context, [(check, "") for check in checks])) as pages:
+        for name, page in pages:
+            if page is not None:
+                found.extend((name, f) for f in page.findings)
+                not_checked.update(page.not_checked)
     breaks = [f for _, f in found if not f.timing]
     return {
         "dry_run": True,

@@ -14,7 +14,7 @@ from backoffice import context
 from backoffice.gateway.errors import Unavailable
 from backoffice.gateway.inputs import KycAddress, KycApplication
 from backoffice.gateway.models import GatewayCall
-from backoffice.gateway.recording import DatabaseRecorder
+from backoffice.gateway.recording import DatabaseRecorder, HeldRecorder
 from tests.backoffice.gateway.fakes import Reply
 
 SSN = "123456789"
@@ -166,3 +166,27 @@ def test_a_transfer_records_its_workflow_and_accounts(db, make_gateway, fake):
         "source_account_id": "firms/fund/accounts/funding",
         "destination_account_id": "firms/ISV-Acme/accounts/1",
     }
+
+
+def test_attempts_held_for_another_thread_are_written_in_one_insert_when_flushed(
+    db, make_gateway, fake, django_assert_num_queries
+):
+    recorder = HeldRecorder(DatabaseRecorder())
+    gateway = make_gateway(recorder_=recorder)
+    fake.on("GET", "/v1/whoami", Reply(body={"firm": "ISV-Participant-Acme"}))
+
+    with context.command_context("reconcile"):
+        gateway.whoami(actor=None)
+        gateway.whoami(actor=None)
+    assert GatewayCall.objects.count() == 0  # held, not written
+
+    with django_assert_num_queries(1):
+        recorder.flush()
+
+    assert list(GatewayCall.objects.order_by("id").values_list("operation", "origin")) == [
+        ("token", "command:reconcile"),
+        ("whoami", "command:reconcile"),
+        ("whoami", "command:reconcile"),
+    ]
+    with django_assert_num_queries(0):
+        recorder.flush()  # nothing is written twice
