@@ -13,12 +13,19 @@ postgres://postgres@127.0.0.1:5432/reconcile_bench).
    firm-wide executions download, applied as a backfill applies it).
 3. `reconcile` for the latest business date runs every configured check, timed, with the
    database's queries counted (the gateway's own record of each call, one row an attempt, is
-   counted apart). Every call the run made to the exchange is noted, and then made again through
-   the same gateway with nothing else around it: the time to merely download the same data.
+   counted apart, in rows). Every call the run made to the exchange is noted, and then made again
+   through the same gateway, one after the other with nothing else around it (each recorded as
+   it is made): the time to merely download the same data.
 4. From the calls made, what the run would take at the exchange's documented limits, and which
    limit dominates.
 
 The result is written between the markers in bench/README.md.
+
+With `--store DIR` the sandbox store is kept in DIR (else in a temporary directory), and with
+`--reuse` a store and database filled by an earlier run with the same `--store` are used as they
+are: steps 1 and 2 are skipped (the fill takes about half an hour) and the figures of that fill
+are reported from DIR/fill.json. A store without that file, or a database that is missing, is
+filled afresh. `--fill-only` stops once the store and database are filled.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,11 +224,13 @@ class Calls:
 
 
 def reconcile() -> tuple[Any, float, int, int, Counter[str], float]:
-    """The run (its wall seconds, queries of its own and of the gateway's call record, exchange
-    calls by operation), then the seconds to make the same calls again on their own."""
+    """The run (its wall seconds, its own queries, the rows of the gateway's call record it
+    wrote, exchange calls by operation), then the seconds to make the same calls again on their
+    own, one after the other."""
     from django.db import connection
 
     from backoffice.context import command_context
+    from backoffice.gateway.models import GatewayCall
     from backoffice.reconciliation import dates
     from backoffice.reconciliation.checks import configured_checks
     from backoffice.reconciliation.runs import run_begin, run_execute
@@ -228,21 +238,23 @@ def reconcile() -> tuple[Any, float, int, int, Counter[str], float]:
     queries: Counter[str] = Counter()
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries["gateway" if "gateway_gatewaycall" in sql else "run"] += 1
+        queries["gateway" if "gateway_gatewaycall" in sql else "run"] += 1  # recording: apart
         return execute(sql, params, many, context)
 
     calls = Calls()
     checks = configured_checks()
     day = dates.business_date_of(dt.datetime.now(tz=dt.UTC))
+    recorded = GatewayCall.objects.count()
     with connection.execute_wrapper(count), command_context("reconcile"):
         started = time.perf_counter()
         run = run_begin(business_date=day, accounts=[], checks=checks, actor=None)
         run = run_execute(run, checks, actor=None)
         seconds = time.perf_counter() - started
     calls.stop()
+    rows = GatewayCall.objects.count() - recorded
     by_operation = Counter(endpoint.operation for endpoint, _ in calls.noted)
     download = calls.replay()
-    return run, seconds, queries["run"], queries["gateway"], by_operation, download
+    return run, seconds, queries["run"], rows, by_operation, download
 
 
 def at_limits(by_operation: Counter[str]) -> tuple[list[str], str]:
@@ -257,16 +269,42 @@ def at_limits(by_operation: Counter[str]) -> tuple[list[str], str]:
     return lines, worst[0]
 
 
+def database_exists(url: str) -> bool:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return found is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--executions", type=int, default=600_000)
+    parser.add_argument("--store", type=Path, default=None, help="keep the sandbox store here")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --store: use the store and database as filled"
+    )
+    parser.add_argument(
+        "--fill-only", action="store_true", help="with --store: fill, then stop before the run"
+    )
     args = parser.parse_args()
-    fresh_database(DATABASE_URL)
+    if (args.reuse or args.fill_only) and args.store is None:
+        parser.error("--reuse and --fill-only need --store")
     with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch) / "store"
-        data.mkdir()
-        store_seconds, summary = fill_store(data, args.participants, args.executions)
+        data = args.store if args.store is not None else Path(scratch) / "store"
+        filled = data / "fill.json"
+        reuse = args.reuse and filled.exists() and database_exists(DATABASE_URL)
+        fresh_database(DATABASE_URL, keep=reuse)
+        if reuse:
+            fill = json.loads(filled.read_text())
+            summary, store_seconds = fill["summary"], fill["store_seconds"]
+        else:
+            if data.exists():
+                shutil.rmtree(data)
+            data.mkdir(parents=True)
+            store_seconds, summary = fill_store(data, args.participants, args.executions)
         client_id, key, _ = existing(data, FIRM)
         key_file = Path(scratch) / "firm.pem"
         key_file.write_bytes(
@@ -290,9 +328,27 @@ def main() -> None:
             setup_django(DATABASE_URL)
             from trading.models import Execution
 
-            records_seconds, accounts, mirrored = fill_records(data)
+            if reuse:
+                records_seconds, accounts, mirrored = (
+                    fill["records_seconds"], fill["accounts"], fill["mirrored"]
+                )  # fmt: skip
+            else:
+                records_seconds, accounts, mirrored = fill_records(data)
+                filled.write_text(
+                    json.dumps(
+                        {
+                            "summary": summary,
+                            "store_seconds": store_seconds,
+                            "records_seconds": records_seconds,
+                            "accounts": accounts,
+                            "mirrored": mirrored,
+                        }
+                    )
+                )
+            if args.fill_only:
+                return
             load = os.getloadavg()[0]
-            run, seconds, run_queries, gateway_queries, by_operation, download = reconcile()
+            run, seconds, run_queries, gateway_rows, by_operation, download = reconcile()
             load = max(load, os.getloadavg()[0])
         finally:
             sandbox.terminate()
@@ -300,7 +356,7 @@ def main() -> None:
         fills = Execution.objects.filter(exec_type__in=("FILL", "PARTIAL_FILL")).count()
     write(
         summary, accounts, mirrored, fills, store_seconds, records_seconds,
-        run, seconds, run_queries, gateway_queries, by_operation, download, load,
+        run, seconds, run_queries, gateway_rows, by_operation, download, load,
     )  # fmt: skip
 
 
@@ -314,7 +370,7 @@ def write(
     run: Any,
     seconds: float,
     run_queries: int,
-    gateway_queries: int,
+    gateway_rows: int,
     by_operation: Counter[str],
     download: float,
     load: float,
@@ -345,7 +401,7 @@ def write(
             (
                 f"| #{run.pk} for {run.business_date} | {run.state} | {run.breaks_found} | "
                 f"{seconds:.1f} | {download:.1f} | {seconds / download:.2f}x | "
-                f"{run_queries / accounts:.3f} | {gateway_queries / accounts:.2f} |"
+                f"{run_queries / accounts:.3f} | {gateway_rows / accounts:.2f} |"
             ),
             "",
             f"Exchange calls: {calls}.",
