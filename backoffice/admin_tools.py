@@ -7,16 +7,20 @@ import json
 from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, TypeVar
+from urllib.parse import quote as url_quote
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import Model, Q, QuerySet
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 from backoffice import search
 
@@ -42,6 +46,34 @@ class EstimatedCountPaginator(Paginator):
 
 
 _M = TypeVar("_M", bound=Model)
+_KEY = "~key~"  # stands for a row's key in its change URL, reversed once a page
+
+
+class RowLinksOnceChangeList(ChangeList):
+    """A changelist whose row links cost a string join each. Django reverses every row's change
+    URL, and then, to carry the page's filters into it, resolves that URL again to learn whether
+    it is the changelist's own (it never is): a third of a millisecond a row, most of the time a
+    page of 100 rows spends on its links. Here the URL is reversed once a page and completed with
+    each row's key, the filters already in it, so the links are the ones Django writes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        filters = self.preserved_filters
+        # Read by items_for_result for each row's link alone: the links below already carry them.
+        self.preserved_filters = ""
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
+        before, _, after = reverse(
+            name, args=(_KEY,), current_app=self.model_admin.admin_site.name
+        ).partition(_KEY)
+        self._row_link = (before, f"{after}?{filters}" if filters else after)
+
+    def url_for_result(self, result: Model) -> str:
+        # reverse() quotes the argument as a URL path segment; the admin's quote() comes first.
+        key = url_quote(
+            str(quote(getattr(result, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@"
+        )
+        before, after = self._row_link
+        return f"{before}{key}{after}"
 
 
 class LargeTableAdmin(admin.ModelAdmin[_M]):
@@ -60,6 +92,9 @@ class LargeTableAdmin(admin.ModelAdmin[_M]):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     search_by_token = False
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RowLinksOnceChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[_M], search_term: str
