@@ -8,13 +8,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from backoffice.identity.permissions import has_permission
 from backoffice.reconciliation.checks import CheckContext, CheckPage
-from participants.models import OPEN_STATUSES, Account, Firm, KycSubmission, Participant
+from backoffice.unions import rows_together
+from participants.models import (
+    OPEN_STATUSES,
+    Account,
+    Firm,
+    KycNote,
+    KycStatusChange,
+    KycSubmission,
+    Participant,
+)
 from participants.states import OPEN_AT_EXCHANGE
 from participants.story import waiting_on_exchange
 
@@ -200,10 +209,64 @@ def account_pages(context: CheckContext, after: str) -> Iterator[tuple[list[Acco
         yield page, CheckPage(cursor=last, scopes=[a.account_id for a in page])
 
 
-def duplicates_of(submissions: list[KycSubmission]) -> list[KycSubmission]:
-    """Other participants' submissions flagged as possible duplicates of these (the same SSN)."""
-    return list(
-        KycSubmission.objects.filter(duplicate_of__in=submissions)
-        .select_related("participant")
-        .order_by("id")
+@dataclass(frozen=True)
+class ParticipantPage:
+    """What the participant page shows of onboarding, each part read only for whoever may see it
+    (empty, or None for accounts, otherwise)."""
+
+    participant: Participant
+    submissions: list[KycSubmission]  # newest first; the first is the current case
+    # Other participants' submissions held or released as possible duplicates of these (the
+    # same SSN), oldest first.
+    shared_with: list[KycSubmission]
+    history: list[KycStatusChange]  # the current case's, in order
+    notes: list[KycNote]  # the current case's, with `author_username`
+    accounts: list[Account] | None
+
+
+_SUBMISSION_RELATIONS = ("participant", "submitted_by", "assignee", "duplicate_of__participant")
+
+
+def participant_page(
+    *, pk: int, with_kyc: bool, with_notes: bool, with_accounts: bool
+) -> ParticipantPage:
+    """The participant `pk` (404 if there is none) with its onboarding, in two queries whatever
+    the number of rows: the participant's submissions together with the others flagged as
+    duplicates of them; then the participant, its accounts and the current case's timeline and
+    notes in one UNION ALL. Submissions are read first so that the timeline read after is the
+    current case's even if a new one arrives in between."""
+    submissions: list[KycSubmission] = []
+    shared_with: list[KycSubmission] = []
+    if with_kyc:
+        own = KycSubmission.objects.filter(participant_id=pk)
+        flagged = KycSubmission.objects.filter(duplicate_of__participant_id=pk)
+        both = own.select_related(*_SUBMISSION_RELATIONS).union(
+            flagged.select_related(*_SUBMISSION_RELATIONS), all=True
+        )
+        for submission in both.order_by("-id"):
+            (submissions if submission.participant_id == pk else shared_with).append(submission)
+        shared_with.reverse()
+    current = submissions[0].pk if submissions else None
+    accounts = Account.objects.filter(participant_id=pk).order_by("created_at", "id")
+    history = KycStatusChange.objects.filter(submission_id=current).order_by("occurred_at", "id")
+    notes = (
+        KycNote.objects.filter(submission_id=current)
+        .annotate(author_username=F("author__username"))
+        .order_by("created_at", "id")
+    )
+    people, accounts_found, history_found, notes_found = rows_together(
+        Participant.objects.filter(pk=pk),
+        accounts if with_accounts else accounts.none(),
+        history if current else history.none(),
+        notes if current and with_notes else notes.none(),
+    )
+    if not people:
+        raise Http404
+    return ParticipantPage(
+        participant=people[0],
+        submissions=submissions,
+        shared_with=shared_with,
+        history=history_found,
+        notes=notes_found,
+        accounts=accounts_found if with_accounts else None,
     )

@@ -257,39 +257,31 @@ def participants(request: HtmxHttpRequest) -> HttpResponse:
 @permission_required("participants.view_participant")
 def participant(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    person = selectors.participant_for_user(user=user, pk=pk)
     if wants_partial(request, "kyc-live"):
-        return _live_check(request, person)
+        return _live_check(request, selectors.participant_for_user(user=user, pk=pk))
     # KYC detail (masked identity, state, timeline) and notes each need their own permission:
     # whoever lacks one never has those rows read, let alone shown.
     can_see_kyc = has_permission(user, "participants.view_kycsubmission")
     can_read_notes = can_see_kyc and has_permission(user, "participants.view_kycnote")
-    submissions = (
-        list(
-            person.kyc_submissions.select_related(
-                "submitted_by", "assignee", "duplicate_of__participant"
-            ).order_by("-id")
-        )
-        if can_see_kyc
-        else []
+    found = selectors.participant_page(
+        pk=pk,
+        with_kyc=can_see_kyc,
+        with_notes=can_read_notes,
+        with_accounts=has_permission(user, "participants.view_account"),
     )
-    current = submissions[0] if submissions else None
-    history = list(current.history.select_related("actor")) if current else []
+    current = found.submissions[0] if found.submissions else None
     context_data: dict[str, Any] = {
-        "participant": person,
+        "participant": found.participant,
         "current": current,
-        "earlier": submissions[1:],
+        "earlier": found.submissions[1:],
         "identity_rows": identity_rows(current) if current else [],
-        "history": history,
-        "story": kyc_story(current, history) if current else None,
-        # Others held or released as possible duplicates of this participant's submissions.
-        "shared_with": selectors.duplicates_of(submissions) if submissions else [],
+        "history": found.history,
+        "story": kyc_story(current, found.history) if current else None,
+        "shared_with": found.shared_with,
         "duplicate_form": DuplicateReviewForm(auto_id="review-%s"),
         "is_open": current is not None and current.status in OPEN_STATUSES,
-        "accounts": list(person.accounts.order_by("created_at"))
-        if has_permission(user, "participants.view_account")
-        else None,
-        "notes": list(current.notes.select_related("author")) if current and can_read_notes else [],
+        "accounts": found.accounts,
+        "notes": found.notes,
         "can_see_kyc": can_see_kyc,
         "can_read_notes": can_read_notes,
         "note_form": NoteForm(),

@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Cast, RowNumber
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from backoffice.unions import rows_together
 from participants.models import Account, Participant
 from trading.models import (
     OPEN_ORDER_STATES,
@@ -82,8 +82,11 @@ def _cursors() -> QuerySet[StreamCursor]:
     gaps = FeedGap.objects.filter(
         environment=OuterRef("environment"), stream=OuterRef("stream"), repaired_at__isnull=True
     )
-    return StreamCursor.objects.filter(environment=environment()).annotate(
-        has_open_gaps=Exists(gaps)
+    # The resume token is the consumer's alone: pages never read it.
+    return (
+        StreamCursor.objects.filter(environment=environment())
+        .defer("resume_token")
+        .annotate(has_open_gaps=Exists(gaps))
     )
 
 
@@ -122,9 +125,10 @@ def _judge(streams: list[StreamHealth]) -> tuple[bool, str, int]:
     return bool(reasons), reasons[0] if reasons else "", len(reasons)
 
 
-def feed_state() -> FeedState:
-    """One query: every stream's cursor and whether it has a gap still open."""
-    streams = [_health(c) for c in _cursors()]
+def feed_state(cursors: list[StreamCursor] | None = None) -> FeedState:
+    """Every stream's cursor and whether it has a gap still open: one query, or none when the
+    caller read `cursors` (from _cursors()) with its own rows."""
+    streams = [_health(c) for c in (_cursors() if cursors is None else cursors)]
     behind, reason, count = _judge(streams)
     core = [s.last_event_time for s in streams if s.stream == Stream.EXECUTIONS]
     return FeedState(streams, behind, reason, core[0] if core else None, count)
@@ -139,28 +143,41 @@ class FeedHealth:
 
 
 def feed_health() -> FeedHealth:
-    """For the exchange-health page: the streams with their events per minute (over the last
-    five minutes), and the gaps found and repaired."""
+    """For the exchange-health page, in one query: the streams with their events per minute
+    (over the last five minutes), the latest gaps, and how many were found and repaired."""
     since = timezone.now() - dt.timedelta(minutes=5)
-    minutes = dict(
-        FeedMinute.objects.filter(environment=environment(), minute__gte=since)
+    events = (
+        FeedMinute.objects.filter(
+            environment=OuterRef("environment"), stream=OuterRef("stream"), minute__gte=since
+        )
+        .order_by()
         .values("stream")
         .annotate(total=Sum("events"))
-        .values_list("stream", "total")
+        .values("total")
     )
-    streams = [_health(c, (minutes.get(c.stream) or 0) / 5) for c in _cursors()]
-    behind, reason, count = _judge(streams)
     gaps = FeedGap.objects.filter(environment=environment())
-    # A handful of rows a year: cheap to count.
-    counted = gaps.aggregate(
-        found=Count("id"), repaired=Count("id", filter=Q(repaired_at__isnull=False))
+    # A handful of rows a year: cheap to count. The counts ride on the latest gaps' rows, so
+    # that no gap at all reads as none found.
+    counted = gaps.order_by().values("environment")
+    cursors, latest = rows_together(
+        _cursors().annotate(events_in_window=Subquery(events)),
+        FeedGap.objects.filter(pk__in=gaps.order_by("-found_at").values("pk")[:10])
+        .annotate(
+            found=Subquery(counted.annotate(n=Count("id")).values("n")),
+            repaired=Subquery(
+                counted.annotate(n=Count("id", filter=Q(repaired_at__isnull=False))).values("n")
+            ),
+        )
+        .order_by("-found_at"),
     )
+    streams = [_health(c, (c.events_in_window or 0) / 5) for c in cursors]
+    behind, reason, count = _judge(streams)
     core = [s.last_event_time for s in streams if s.stream == Stream.EXECUTIONS]
     return FeedHealth(
         state=FeedState(streams, behind, reason, core[0] if core else None, count),
-        gaps=list(gaps.order_by("-found_at")[:10]),
-        gaps_found=counted["found"],
-        gaps_repaired=counted["repaired"],
+        gaps=latest,
+        gaps_found=latest[0].found if latest else 0,
+        gaps_repaired=latest[0].repaired if latest else 0,
     )
 
 
@@ -210,25 +227,42 @@ class ParticipantTrading:
 
 def participant_trading(participant: Participant, *, shown: int = 20) -> ParticipantTrading:
     """Open orders, recent executions, positions (with the settlement price where the market
-    settled) and balances of the participant's accounts: one query for them all, and the feed's
-    state."""
+    settled) and balances of the participant's accounts, and the feed's state: one query for them
+    all."""
     accounts = Account.objects.filter(participant=participant).values("account_id")
     settlement = Instrument.objects.filter(symbol=OuterRef("symbol")).values("settlement_price")
     open_orders = Order.objects.filter(account__in=accounts, state__in=OPEN_ORDER_STATES)
     recent = Execution.objects.filter(account__in=accounts)
-    owned, orders, executions, positions, balances = rows_together(
-        Account.objects.filter(participant=participant).order_by("account_id"),
+    # Each part reads only the columns the panel shows: the narrower the union, the less Django
+    # has to compile and the database to send.
+    owned, orders, executions, positions, balances, cursors = rows_together(
+        Account.objects.filter(participant=participant).only("account_id").order_by("account_id"),
         # The newest `shown` of each, by the indexes on (account, time, id).
         Order.objects.filter(
             pk__in=open_orders.order_by("-insert_time", "-id").values("pk")[:shown]
-        ).order_by("-insert_time", "-id"),
+        )
+        .only("exchange_id", "insert_time", "symbol", "side", "price", "cum_qty", "order_qty")
+        .order_by("-insert_time", "-id"),
         Execution.objects.filter(
             pk__in=recent.order_by("-transact_time", "-id").values("pk")[:shown]
-        ).order_by("-transact_time", "-id"),
+        )
+        .only(
+            "transact_time",
+            "symbol",
+            "side",
+            "exec_type",
+            "busted",
+            "last_shares",
+            "last_px",
+            "commission",
+        )
+        .order_by("-transact_time", "-id"),
         Position.objects.filter(account__in=accounts)
+        .only("symbol", "account", "net_position", "cost", "realized", "change_time")
         .annotate(settled_at_price=Subquery(settlement[:1]))
         .order_by("symbol", "account"),
         BalanceSnapshot.objects.filter(account__in=accounts).order_by("account"),
+        _cursors(),
     )
     return ParticipantTrading(
         accounts=[a.account_id for a in owned],
@@ -236,66 +270,9 @@ def participant_trading(participant: Participant, *, shown: int = 20) -> Partici
         executions=executions,
         positions=[PositionRow(p, p.settled_at_price) for p in positions],
         balances=balances,
-        feed=feed_state(),
+        feed=feed_state(cursors),
         shown=shown,
     )
-
-
-def _column_kind(field: Any) -> str:
-    """The union column a field's values go in: fields of one kind share columns."""
-    kind = field.get_internal_type()
-    if kind in {"AutoField", "BigAutoField", "PositiveSmallIntegerField", "SmallIntegerField",
-                "PositiveIntegerField", "IntegerField", "ForeignKey"}:  # fmt: skip
-        return "BigIntegerField"
-    return "CharField" if kind == "TextField" else kind
-
-
-def rows_together(*parts: QuerySet[Any]) -> list[list[Any]]:
-    """The rows of several querysets, of different models, in one query (UNION ALL), each part
-    in its own order: for a page that shows a few rows of many tables.
-
-    Each part's columns (its model's fields, then its annotations) go in typed columns shared
-    with the other parts' fields of the same type, NULL where a part has fewer; the first part's
-    types convert the values, so every part's decimals must have the same places."""
-    shapes = []
-    slots: dict[str, Any] = {}  # kind -> the output field of its columns
-    widths: dict[str, int] = {}
-    for queryset in parts:
-        fields = [(f.attname, f) for f in queryset.model._meta.concrete_fields]
-        fields += [(name, a.output_field) for name, a in queryset.query.annotations.items()]
-        counts: dict[str, int] = {}
-        shape = []
-        for name, field in fields:
-            kind = _column_kind(field)
-            slots.setdefault(kind, field)
-            shape.append((name, f"{kind}_{counts.get(kind, 0)}"))
-            counts[kind] = counts.get(kind, 0) + 1
-        for kind, count in counts.items():
-            widths[kind] = max(widths.get(kind, 0), count)
-        shapes.append(shape)
-    columns = [f"{kind}_{i}" for kind in sorted(widths) for i in range(widths[kind])]
-    branches = []
-    for number, (queryset, shape) in enumerate(zip(parts, shapes, strict=True)):
-        sources = {column: name for name, column in shape}
-        ordering: list[Any] = list(queryset.query.order_by) or ["pk"]
-        ordinal = Window(RowNumber(), order_by=ordering)
-        selected: dict[str, Any] = {"part": Value(number), "ordinal": ordinal}
-        for column in columns:
-            kind = column.rsplit("_", 1)[0]
-            name = sources.get(column)
-            selected[column] = F(name) if name else Cast(Value(None), output_field=slots[kind])
-        branches.append(queryset.order_by().values(**selected))
-    found: list[list[Any]] = [[] for _ in parts]
-    for row in branches[0].union(*branches[1:], all=True).order_by("part", "ordinal"):
-        number = row["part"]
-        values = {name: row[column] for name, column in shapes[number]}
-        model = parts[number].model
-        annotations = parts[number].query.annotations
-        instance = model(**{k: v for k, v in values.items() if k not in annotations})
-        for name in annotations:
-            setattr(instance, name, values[name])
-        found[number].append(instance)
-    return found
 
 
 # --- one order ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.trading.rows import T0, executions, orders, participant_with_account
-from trading.models import FeedGap, StreamCursor, TradingDay
+from trading.models import FeedGap, FeedMinute, StreamCursor, TradingDay
 
 pytestmark = pytest.mark.django_db
 ADA, BOB = "firms/ISV-Acme/accounts/0ada", "firms/ISV-Acme/accounts/0b0b"
@@ -154,9 +154,9 @@ def test_the_participant_page_panel_costs_the_same_for_few_or_many_rows(
     executions(2, account=ADA)
     url = f"/onboarding/participants/{person.pk}/"
     support.get(url)
-    # session, user, permissions, the participant, its KYC, its accounts; then the panel's rows
-    # of every table in one query, and the feed's state
-    with django_assert_num_queries(8) as few:
+    # session, user, permissions, the participant's KYC, the participant with its accounts; then
+    # the panel's rows of every table and the feed's state in one query
+    with django_assert_num_queries(6) as few:
         support.get(url)
     orders(40, account=ADA, start=2)
     executions(40, account=ADA, start=2)
@@ -277,6 +277,53 @@ def test_feed_health_on_the_exchange_health_page(support, fresh_feed):
     assert "Drop Copy executions" in html
     assert "Gaps: 1 found, 1 repaired" in html
     assert ">42<" in html
+
+
+def test_feed_health_counts_every_gap_lists_the_latest_and_rates_the_last_five_minutes(
+    support, fresh_feed
+):
+    now = timezone.now()
+    for n in range(12):  # three still open; the page lists the newest ten
+        FeedGap.objects.create(
+            environment="sandbox",
+            stream="executions",
+            reason="token_refused",
+            window_start=T0,
+            window_end=T0 + dt.timedelta(hours=1),
+            found_at=now - dt.timedelta(minutes=n),
+            repaired_at=None if n < 3 else now,
+            rows_repaired=1000 + n,
+        )
+    FeedGap.objects.create(  # another environment's: not this page's
+        environment="production",
+        stream="executions",
+        reason="token_refused",
+        window_start=T0,
+        window_end=T0,
+        rows_repaired=7777,
+    )
+    minute = now.replace(second=0, microsecond=0)
+    for ago, events in ((1, 300), (3, 200), (9, 5000)):  # the last is outside the five minutes
+        FeedMinute.objects.create(
+            environment="sandbox",
+            stream="executions",
+            minute=minute - dt.timedelta(minutes=ago),
+            events=events,
+        )
+
+    html = support.get("/gateway/health/").content.decode()
+
+    assert "Gaps: 12 found, 9 repaired" in html
+    assert [n for n in range(12) if f">{1000 + n}<" in html] == list(range(10))
+    assert ">7777<" not in html
+    assert "<td>100.0</td>" in html  # (300 + 200) / 5 for executions
+    assert html.count("<td>0.0</td>") == 2  # trades and positions had no events
+
+
+def test_feed_health_with_no_gap_says_none(support, fresh_feed):
+    html = support.get("/gateway/health/").content.decode()
+    assert "Gaps: 0 found, 0 repaired" in html
+    assert "No gaps." in html
 
 
 def test_home_shows_the_feed_and_counts(support, fresh_feed):
