@@ -14,19 +14,24 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+        self._as_the_database_allows(
+            "database_forwards", app_label, schema_editor, from_state, to_state
+        )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+        self._as_the_database_allows(
+            "database_backwards", app_label, schema_editor, from_state, to_state
+        )
+
+    def _as_the_database_allows(
+        self, method: str, app_label: str, schema_editor: Any, *states: Any
+    ) -> None:
+        """Django's concurrent operation on PostgreSQL, its plain AddIndex elsewhere."""
+        kind = (
+            AddIndexConcurrently
+            if schema_editor.connection.vendor == "postgresql"
+            else migrations.AddIndex
+        )
+        getattr(kind, method)(self, app_label, schema_editor, *states)
