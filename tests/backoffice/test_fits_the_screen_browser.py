@@ -8,6 +8,7 @@ from playwright.sync_api import Page
 
 from tests.backoffice.identity.test_role_matrix import world  # noqa: F401 (`world`, a fixture)
 from tests.browser import requires_chromium
+from tests.factories import BreakFactory, ReconciliationRunFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), requires_chromium]
 
@@ -44,6 +45,9 @@ def overflow(page: Page) -> int:
 def test_the_main_pages_fit_1024_px(sso_page, live_server, request, role):
     found = request.getfixturevalue("world")
     ids = {name: found[name].pk for name in ("participant", "break", "funding_request")}
+    # Ids as long as years of nightly runs make them (the dashboard lists the last runs).
+    run = ReconciliationRunFactory.create(pk=1_234_567)
+    BreakFactory.create(first_run=run, last_run=run)
     page = sso_page(f"{role}-1", f"backoffice-{role}")
     page.set_viewport_size({"width": 1024, "height": 768})
 
