@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 
+from bench import settle
 from bench.list_pages import measure, setup_django, write_results
 
 REQUESTS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -134,7 +135,7 @@ def fill() -> dict[str, int]:
                           coalesce(sum(amount) FILTER (WHERE direction = 'withdrawal'), 0)
                    FROM funding_fundingrequest WHERE status = 'confirmed'"""
             )
-            cursor.execute("ANALYZE")
+            settle(cursor)
         print(
             f"filled {PARTICIPANTS:,} participants and {REQUESTS:,} funding requests in "
             f"{time.perf_counter() - started:.0f} s"

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench import settle
+
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 README = Path(__file__).with_name("README.md")
@@ -110,14 +112,14 @@ def fill() -> dict[str, int]:
                      ip_address, session_token, docv_eligible, agreement_version, agreement_signed_at, decision,
                      exchange_status, exchange_sub_status, rejection_reason, docv_url, docv_token, last_error,
                      submitted_by_id, assignee_id, created_at, status_changed_at,
-                     email_hash, phone_hash, name_hash)
+                     email_hash, phone_hash, name_hash, attention_reason, exchange_view)
                    SELECT p.id,
                           CASE WHEN p.id %% 100 = 0 THEN (%s::text[])[1 + (p.id / 100) %% 7]
                                WHEN p.id %% 7 = 0 THEN 'rejected' ELSE 'approved' END,
                           %s, md5(p.id::text), %s, '', %s, %s, %s, %s, %s, '', %s, %s, %s, 'US', %s, '', false,
                           'PMX.ISV.SANDBOX.v1.0', p.created_at, 'ACCEPT', 'CLOSED', 'Accept', '', '', '', '',
                           %s, CASE WHEN p.id %% 300 = 0 THEN %s END, p.created_at, p.created_at,
-                          '', '', ''
+                          '', '', '', '', '{}'::jsonb
                    FROM participants_participant p""",
                 [
                     open_states,
@@ -151,7 +153,7 @@ def fill() -> dict[str, int]:
                 [ROWS, staff["support"].pk, ROWS],
             )
             cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
-            cursor.execute("ANALYZE")
+            settle(cursor)
         print(
             f"filled {ROWS:,} participants, submissions and audit events in {time.perf_counter() - started:.0f} s"
         )
@@ -195,7 +197,7 @@ def _search_keys(cursor) -> None:
         [real["ssn_hash"], real["email_hash"], real["phone_hash"], real["name_hash"]],
     )
     if cursor.rowcount:
-        cursor.execute("ANALYZE")
+        settle(cursor)
         print(f"hashed {cursor.rowcount:,} submissions in {time.perf_counter() - started:.0f} s")
 
 

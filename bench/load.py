@@ -180,7 +180,8 @@ def write(row: str) -> None:
                 f"Run {when}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
                 f"PostgreSQL on loopback; gunicorn with {WORKERS} sync workers; {CLIENTS} staff "
                 f"sessions for {SECONDS:.0f} s over {PARTICIPANTS:,} participants. The load "
-                "generator, and other work, shared the machine's cores with the server."
+                "generator shared the machine's cores with the server (load average "
+                f"{os.getloadavg()[0]:.1f} as the run ended, the run's own included)."
             ),
             "",
             "| Requests/s | Median ms | p95 ms | Errors |",

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import write_results  # noqa: E402
+from bench import settle, write_results  # noqa: E402
 from bench.list_pages import measure  # noqa: E402
 from bench.streams import fill, machine, start_sandbox  # noqa: E402
 
@@ -268,10 +269,30 @@ def fill_mirror(executions: int) -> None:
             "ON o.exchange_id = 'O' || lpad((1 + (e - 1) / 10)::text, 11, '0')",
             [executions],
         )
-        c.execute("ANALYZE")
+        settle(c)
     from django.core.management import call_command
 
     call_command("createsuperuser", "--noinput", username="bench-admin", email="a@example.com")
+
+
+def kyc_case(person: Any) -> None:
+    """The measured participant's onboarding, as the page shows it to support: an earlier
+    submission, the current one with its timeline and notes, and another participant's held as
+    a possible duplicate of it."""
+    from participants.models import KycNote, KycStatusChange
+    from tests.factories import KycSubmissionFactory
+
+    KycSubmissionFactory.create(participant=person, status="resubmit")
+    current = KycSubmissionFactory.create(participant=person, status="manual_review")
+    for step in ("pending", "submitting", "manual_review"):
+        KycStatusChange.objects.create(
+            submission=current, to_status=step, actor_label="exchange", source="poll"
+        )
+    for text in ("Called the participant.", "Asked for a utility bill."):
+        KycNote.objects.create(submission=current, author=current.submitted_by, text=text)
+    KycSubmissionFactory.create(
+        participant__firm=person.firm, status="held_duplicate", duplicate_of=current
+    )
 
 
 def pages(executions: int) -> None:
@@ -294,6 +315,8 @@ def pages(executions: int) -> None:
     )
     admin.force_login(User.objects.get(username="bench-admin"))
     person = Participant.objects.get(external_id="bench-4242")
+    if not person.kyc_submissions.exists():
+        kyc_case(person)
     deep = Order.objects.order_by("-insert_time", "-id")[60_000]
     cursor = f"{deep.insert_time.astimezone(dt.UTC).isoformat().replace('+00:00', 'Z')}~{deep.pk}"
     order = Order.objects.filter(state="NEW").order_by("-id").first()
@@ -307,7 +330,7 @@ def pages(executions: int) -> None:
         (support, "/trading/?view=executions&symbol=sym-3&state=NEW", "blotter: symbol and type"),
         (support, "/trading/?view=executions&symbol=sym-3&state=REJECTED", "blotter: symbol and a type no row has"),
         (support, f"/trading/?after={cursor}", "blotter: a page 60,000 rows deep"),
-        (support, f"/onboarding/participants/{person.pk}/", "participant page with its trading panel"),
+        (support, f"/onboarding/participants/{person.pk}/", "participant page: KYC case and trading panel"),
         (support, f"/trading/orders/{order.exchange_id}/", "order page"),
         (support, "/gateway/health/", "exchange health with the feed"),
         (admin, "/admin/trading/order/", "admin: orders"),
