@@ -24,8 +24,7 @@ The result is written between the markers in bench/README.md.
 With `--store DIR` the sandbox store is kept in DIR (else in a temporary directory), and with
 `--reuse` a store and database filled by an earlier run with the same `--store` are used as they
 are: steps 1 and 2 are skipped (the fill takes minutes on a quiet machine, most of an hour on a
-busy one) and the figures of that fill
-are reported from DIR/fill.json. A store without that file, or a database that is missing, is
+busy one) and the figures of that fill are reported from DIR/fill.json. A store without that file, or a database that is missing, is
 filled afresh. `--fill-only` stops once the store and database are filled.
 """
 

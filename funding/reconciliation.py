@@ -128,17 +128,16 @@ class MovementsCheck:
     ) -> dict[str, list[Theirs]]:
         """The ledger entries of each account of the page that could be read."""
         accounts, page, ours = item
-        found: dict[str, list[Theirs]] = {}
-        for account in accounts:
-            key = account.account_id
-            theirs = context.read(
-                page,
-                [key],
-                partial(self._ledger, gateway, context, account, bool(ours[key]), since),
-            )
-            if theirs is not None:
-                found[key] = theirs
-        return found
+        return context.read_each(
+            page,
+            (
+                (
+                    a.account_id,
+                    partial(self._ledger, gateway, context, a, bool(ours[a.account_id]), since),
+                )
+                for a in accounts
+            ),
+        )
 
     def _ledger(
         self,
@@ -323,14 +322,9 @@ class CashCheck:
     ) -> dict[str, ExchangeCash]:
         """The exchange's cash of each account of the page that could be read."""
         accounts, page = item
-        found: dict[str, ExchangeCash] = {}
-        for account in accounts:
-            theirs = context.read(
-                page, [account.account_id], partial(self._theirs, gateway, context, account)
-            )
-            if theirs is not None:
-                found[account.account_id] = theirs
-        return found
+        return context.read_each(
+            page, ((a.account_id, partial(self._theirs, gateway, context, a)) for a in accounts)
+        )
 
     def _theirs(self, gateway: Gateway, context: CheckContext, account: Account) -> ExchangeCash:
         cutoff, later = context.window_end, context.window_end + context.timing_grace

@@ -131,6 +131,18 @@ class CheckContext:
         page.not_checked.update(dict.fromkeys(scopes, self.exchange_failure))
         return None
 
+    def read_each(
+        self, page: CheckPage, calls: Iterable[tuple[str, Callable[[], T]]]
+    ) -> dict[str, T]:
+        """Each scope's answer (`read` of that scope alone), for the scopes that could be read;
+        the others are noted as not checked."""
+        found: dict[str, T] = {}
+        for scope, call in calls:
+            answer = self.read(page, [scope], call)
+            if answer is not None:
+                found[scope] = answer
+        return found
+
     def once(self, key: tuple[str, str], call: Callable[[], T]) -> T:
         """`call()`'s answer, asked of the exchange once a run whichever check asks first: a later
         asker, in any thread, gets the same answer or the same error (waiting for it if it is on

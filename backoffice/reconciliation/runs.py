@@ -3,10 +3,10 @@
 `run_begin` claims the one running slot (the database allows a single running run) or resumes a
 run whose process died; `run_execute` asks the checks for their pages, one page of each in turn
 (so that checks of the same page of accounts can share what they need for it), and writes every
-page in one transaction: the breaks it found (one open break per difference, updated rather than repeated),
-the breaks of the accounts it checked that it no longer finds (closed, with that reason), the
-timing differences, the counts and the cursor to resume after. The number of queries per page
-is fixed, whatever the number of accounts or breaks on it.
+page in one transaction: the breaks it found (one open break per difference, updated rather than
+repeated), the breaks of the accounts it checked that it no longer finds (closed, with that
+reason), the timing differences, the counts and the cursor to resume after. The number of
+queries per page is fixed, whatever the number of accounts or breaks on it.
 """
 
 from __future__ import annotations

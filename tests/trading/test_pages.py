@@ -16,6 +16,19 @@ pytestmark = pytest.mark.django_db
 ADA, BOB = "firms/ISV-Acme/accounts/0ada", "firms/ISV-Acme/accounts/0b0b"
 
 
+def gap(**fields) -> FeedGap:
+    """A gap of the executions stream in the sandbox environment, its window at T0, unless
+    `fields` say otherwise."""
+    defaults = {
+        "environment": "sandbox",
+        "stream": "executions",
+        "reason": "token_refused",
+        "window_start": T0,
+        "window_end": T0,
+    }
+    return FeedGap.objects.create(**{**defaults, **fields})
+
+
 @pytest.fixture
 def support(persona):
     return persona("support")
@@ -131,13 +144,7 @@ def test_every_trading_page_says_when_the_mirror_is_behind(support):
     StreamCursor.objects.filter(stream="positions").update(
         connected=True, last_message_at=timezone.now()
     )
-    FeedGap.objects.create(
-        environment="sandbox",
-        stream="trades",
-        reason="token_refused",
-        window_start=T0,
-        window_end=T0,
-    )
+    gap(stream="trades")
     assert (
         "Trade capture reports have a gap that is being repaired"
         in support.get("/trading/").content.decode()
@@ -263,11 +270,7 @@ def test_the_order_page_costs_the_same_queries_for_few_or_many_executions(
 
 
 def test_feed_health_on_the_exchange_health_page(support, fresh_feed):
-    FeedGap.objects.create(
-        environment="sandbox",
-        stream="executions",
-        reason="token_refused",
-        window_start=T0,
+    gap(
         window_end=T0 + dt.timedelta(hours=1),
         repaired_at=T0 + dt.timedelta(hours=2),
         rows_repaired=42,
@@ -284,24 +287,13 @@ def test_feed_health_counts_every_gap_lists_the_latest_and_rates_the_last_five_m
 ):
     now = timezone.now()
     for n in range(12):  # three still open; the page lists the newest ten
-        FeedGap.objects.create(
-            environment="sandbox",
-            stream="executions",
-            reason="token_refused",
-            window_start=T0,
+        gap(
             window_end=T0 + dt.timedelta(hours=1),
             found_at=now - dt.timedelta(minutes=n),
             repaired_at=None if n < 3 else now,
             rows_repaired=1000 + n,
         )
-    FeedGap.objects.create(  # another environment's: not this page's
-        environment="production",
-        stream="executions",
-        reason="token_refused",
-        window_start=T0,
-        window_end=T0,
-        rows_repaired=7777,
-    )
+    gap(environment="production", rows_repaired=7777)  # another environment's: not this page's
     minute = now.replace(second=0, microsecond=0)
     for ago, events in ((1, 300), (3, 200), (9, 5000)):  # the last is outside the five minutes
         FeedMinute.objects.create(
